@@ -1,0 +1,124 @@
+"""Static explorers: interactivity that survives on the website with no kernel behind it.
+
+myst-nb embeds a widget's state as a frozen snapshot: its sliders move on the built
+page but nothing recomputes. A static explorer instead precomputes one image per
+point of a small parameter grid and emits a single self-contained ``text/html``
+output: ``<select>``/``<input type="range">`` controls and a few lines of inline
+JavaScript that swap base64 images. No external scripts, no kernel.
+
+    explorer = static_explorer(render, {"kernel": ["blur", "sobel"], "size": [3, 5, 7]})
+    explorer          # last expression of a cell: renders on the page
+
+``render(**params)`` returns a matplotlib ``Figure`` (closed after it is encoded) or
+an ``(H, W)``/``(H, W, 3)`` array in [0, 1].
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import itertools
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def encode_figure(figure, fmt: str = "png", dpi: int = 72) -> str:
+    """Encode a matplotlib Figure (closing it) or an image array as base64 ``fmt``."""
+    buffer = io.BytesIO()
+    if isinstance(figure, np.ndarray):
+        plt.imsave(buffer, np.clip(figure, 0, 1), format=fmt)
+    else:
+        kwargs = {"pil_kwargs": {"quality": 85}} if fmt in ("jpg", "jpeg") else {}
+        figure.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight", **kwargs)
+        plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class StaticExplorer:
+    """Precomputed frames over a parameter grid, rendered as self-contained HTML.
+
+    ``frames`` maps a key (the control indices joined by ``'_'``) to a base64 image.
+    """
+
+    def __init__(self, controls: dict, frames: dict, title: str = "", fmt: str = "png",
+                 initial: dict | None = None):
+        self.controls = {name: list(values) for name, values in controls.items()}
+        self.frames = frames
+        self.title = title
+        self.fmt = fmt
+        self.initial = initial or {}
+        digest = hashlib.sha1("".join(sorted(frames)).encode() + title.encode())
+        digest.update(next(iter(frames.values()), "").encode()[:4096])
+        self.id = "convlab-explorer-" + digest.hexdigest()[:10]
+
+    def _control_html(self, index: int, name: str, values: list) -> str:
+        start = values.index(self.initial[name]) if name in self.initial else 0
+        label = html.escape(str(name))
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            return (f'<label style="margin-right:1.5em">{label} '
+                    f'<input type="range" min="0" max="{len(values) - 1}" step="1" '
+                    f'value="{start}" data-index="{index}" aria-label="{label}"> '
+                    f'<output>{html.escape(str(values[start]))}</output></label>')
+        options = "".join(
+            f'<option value="{i}"{" selected" if i == start else ""}>{html.escape(str(v))}'
+            f"</option>" for i, v in enumerate(values))
+        return (f'<label style="margin-right:1.5em">{label} <select data-index="{index}" '
+                f'aria-label="{label}">{options}</select></label>')
+
+    def to_html(self) -> str:
+        names = list(self.controls)
+        controls = "".join(self._control_html(i, n, self.controls[n]) for i, n in enumerate(names))
+        start = "_".join(str(self.controls[n].index(self.initial[n]) if n in self.initial else 0)
+                         for n in names)
+        mime = "image/jpeg" if self.fmt in ("jpg", "jpeg") else f"image/{self.fmt}"
+        labels = json.dumps([[str(v) for v in self.controls[n]] for n in names])
+        title = f"<strong>{html.escape(self.title)}</strong><br>" if self.title else ""
+        return f"""<div class="convlab-explorer" id="{self.id}" style="margin:1em 0">
+{title}<div class="convlab-controls" style="margin-bottom:0.5em">{controls}</div>
+<img class="convlab-frame" alt="{html.escape(self.title or 'explorer frame')}"
+ style="max-width:100%" src="data:{mime};base64,{self.frames[start]}">
+<script>
+(function () {{
+  var root = document.getElementById("{self.id}");
+  var frames = {json.dumps(self.frames)};
+  var labels = {labels};
+  var inputs = root.querySelectorAll("[data-index]");
+  function update() {{
+    var key = Array.prototype.map.call(inputs, function (e) {{ return e.value; }}).join("_");
+    root.querySelector("img.convlab-frame").src = "data:{mime};base64," + frames[key];
+    inputs.forEach(function (e) {{
+      var out = e.parentNode.querySelector("output");
+      if (out) {{ out.textContent = labels[+e.dataset.index][+e.value]; }}
+    }});
+  }}
+  inputs.forEach(function (e) {{ e.addEventListener("input", update);
+                                 e.addEventListener("change", update); }});
+}})();
+</script>
+</div>"""
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+def static_explorer(render, controls: dict, title: str = "", fmt: str = "png", dpi: int = 72,
+                    initial: dict | None = None) -> StaticExplorer:
+    """Render ``render(**params)`` for every combination of ``controls`` values.
+
+    ``controls`` maps a parameter name to its list of values (numbers become a range
+    slider, anything else a drop-down). The grid is the product of the lists, so keep
+    it small: every frame is embedded in the page (budget: 3 MB a page).
+    """
+    names = list(controls)
+    frames = {}
+    for indices in itertools.product(*(range(len(controls[n])) for n in names)):
+        params = {n: controls[n][i] for n, i in zip(names, indices)}
+        frames["_".join(map(str, indices))] = encode_figure(render(**params), fmt, dpi)
+    return StaticExplorer(controls, frames, title, fmt, initial)

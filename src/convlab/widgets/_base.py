@@ -1,0 +1,67 @@
+"""Shared pieces of the live widgets: a figure -> PNG image widget, works on ipywidgets 7.7 and 8.
+
+Pattern every explorer follows (so tests can drive it and the static twin reuses
+the same drawing code):
+
+- a ``render_*(**params) -> Figure`` function draws one state (pure: no widgets);
+- the live builder wires controls to ``render_*`` through :func:`LiveFigure` and
+  returns an :class:`Explorer` (a ``VBox`` with ``.controls`` and ``.image``),
+  without displaying it;
+- the static twin calls ``convlab.explore.static_explorer(render_*, grid)``.
+"""
+
+from __future__ import annotations
+
+import io
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+
+
+def figure_to_png(figure, dpi: int = 80) -> bytes:
+    """PNG bytes of a matplotlib Figure, closing the figure (no leak across redraws)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+class Explorer(widgets.VBox):
+    """A live explorer: controls on top, the rendered figure below.
+
+    ``controls`` maps parameter names to widgets whose ``.value`` is passed to
+    ``render(**values)``; every change redraws ``image`` (a ``widgets.Image``).
+    ``redraws`` counts the redraws and ``error`` holds the message of the last failed
+    one (shown in ``status`` instead of raising inside a callback).
+    """
+
+    def __init__(self, render, controls: dict, dpi: int = 80, layout_controls=None):
+        self.render = render
+        self.controls = controls
+        self.dpi = dpi
+        self.image = widgets.Image(format="png")
+        self.status = widgets.HTML(value="")
+        self.redraws = 0
+        self.error = None
+        for control in controls.values():
+            control.observe(self._on_change, names="value")
+        top = layout_controls if layout_controls is not None else widgets.HBox(
+            list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([top, self.image, self.status])
+        self.redraw()
+
+    def values(self) -> dict:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def _on_change(self, change) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        try:
+            self.image.value = figure_to_png(self.render(**self.values()), self.dpi)
+            self.error = None
+            self.status.value = ""
+        except Exception as exc:  # keep the widget alive; say what went wrong
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.status.value = f"<span style='color:#b00'>{self.error}</span>"
+        self.redraws += 1

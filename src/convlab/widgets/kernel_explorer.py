@@ -1,0 +1,129 @@
+"""Chapter 1's kernel explorer: a photo, a 3x3 kernel, the feature map it makes."""
+
+from __future__ import annotations
+
+import functools
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from matplotlib.colors import TwoSlopeNorm
+
+from ..data import IMAGE_NAMES, sample_gray
+from ..kernels import KERNELS
+from ._base import Explorer
+
+PHOTOS = ("grace_hopper", "astronaut", "coffee", "camera")
+
+
+@functools.lru_cache(maxsize=16)
+def _photo(name: str, size: int) -> torch.Tensor:
+    return sample_gray(name, size)  # (1, H, W), cached: redraws must not reload the file
+
+
+def feature_map(photo: torch.Tensor, kernel) -> torch.Tensor:
+    """Cross-correlate a ``(1, H, W)`` photo with a ``(3, 3)`` kernel, 'same' size."""
+    weight = torch.as_tensor(kernel, dtype=photo.dtype).reshape(1, 1, 3, 3)
+    return F.conv2d(photo.unsqueeze(0), weight, padding=1)[0, 0]  # (1,1,H,W) -> (H, W)
+
+
+def render_kernel(photo: str = "grace_hopper", kernel="sobel x", size: int = 160):
+    """Figure: the grayscale photo, the kernel's weights, and the feature map.
+
+    ``kernel`` is a preset name from ``convlab.kernels.KERNELS`` or 9 numbers.
+    A kernel whose weights sum to zero (edges) gives signed output, drawn in a
+    diverging colormap centred on zero; otherwise the map is drawn in gray.
+    """
+    weights = KERNELS[kernel] if isinstance(kernel, str) else torch.tensor(
+        kernel, dtype=torch.float32).reshape(3, 3)
+    image = _photo(photo, size)
+    out = feature_map(image, weights)
+    fig, (ax_in, ax_k, ax_out) = plt.subplots(
+        1, 3, figsize=(8.4, 3.0), gridspec_kw={"width_ratios": [3, 1.3, 3]})
+    ax_in.imshow(image[0], cmap="gray", vmin=0, vmax=1)
+    ax_in.set_title(f"input: {photo}", fontsize=9)
+    limit = float(weights.abs().max()) or 1.0
+    ax_k.imshow(weights, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -limit, limit))
+    for (i, j), w in zip([(i, j) for i in range(3) for j in range(3)], weights.flatten()):
+        ax_k.text(j, i, f"{w:.2g}", ha="center", va="center", fontsize=8)
+    ax_k.set_title(kernel if isinstance(kernel, str) else "custom", fontsize=9)
+    if abs(float(weights.sum())) < 1e-6:
+        bound = float(out.abs().max()) or 1.0
+        ax_out.imshow(out, cmap="RdBu_r", vmin=-bound, vmax=bound)
+    else:
+        ax_out.imshow(out, cmap="gray", vmin=float(out.min()), vmax=float(out.max()) + 1e-12)
+    ax_out.set_title("feature map", fontsize=9)
+    for ax in (ax_in, ax_k, ax_out):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def kernel_explorer(photos=PHOTOS, size: int = 160) -> Explorer:
+    """Live explorer: pick a photo and a preset, or edit the nine weights.
+
+    ``controls``: ``photo`` (Dropdown), ``preset`` (Dropdown, with ``'custom'``) and
+    ``w00`` ... ``w22`` (FloatText). Choosing a preset writes its weights into the
+    nine boxes; editing a box switches the preset to ``'custom'``.
+    """
+    unknown = set(photos) - set(IMAGE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown photos {sorted(unknown)}; choose from {IMAGE_NAMES}")
+    photo = widgets.Dropdown(options=list(photos), value=photos[0], description="photo")
+    preset = widgets.Dropdown(options=[*KERNELS, "custom"], value="sobel x",
+                              description="kernel")
+    cells = {f"w{i}{j}": widgets.FloatText(value=float(KERNELS["sobel x"][i, j]),
+                                           layout=widgets.Layout(width="64px"))
+             for i in range(3) for j in range(3)}
+    grid = widgets.GridBox(list(cells.values()),
+                           layout=widgets.Layout(grid_template_columns="repeat(3, 70px)"))
+    syncing = {"active": False}
+
+    def render(photo, preset, **weights):
+        kernel = preset if preset != "custom" else [weights[k] for k in sorted(weights)]
+        return render_kernel(photo, kernel, size)
+
+    def on_preset(change):
+        if change["new"] == "custom":
+            return
+        syncing["active"] = True  # one redraw for the preset, not nine for its weights
+        try:
+            for (i, j), cell in zip([(i, j) for i in range(3) for j in range(3)],
+                                    cells.values()):
+                cell.value = float(KERNELS[change["new"]][i, j])
+        finally:
+            syncing["active"] = False
+
+    def on_cell(change):
+        if not syncing["active"] and preset.value != "custom":
+            preset.value = "custom"
+
+    preset.observe(on_preset, names="value")
+    for cell in cells.values():
+        cell.observe(on_cell, names="value")
+
+    controls = {"photo": photo, "preset": preset, **cells}
+    layout = widgets.HBox([widgets.VBox([photo, preset]),
+                           widgets.VBox([widgets.Label("3x3 weights"), grid])])
+    explorer = Explorer(render, controls, layout_controls=layout)
+
+    def redraw_unless_syncing(change):
+        if not syncing["active"]:
+            explorer.redraw()
+
+    for cell in cells.values():  # cells redraw only when edited by hand
+        cell.unobserve(explorer._on_change, names="value")
+        cell.observe(redraw_unless_syncing, names="value")
+    return explorer
+
+
+def kernel_static_explorer(photos=("grace_hopper", "astronaut", "coffee"),
+                           presets=tuple(KERNELS), size: int = 128):
+    """The website twin: every (kernel preset, photo) pair precomputed."""
+    from ..explore import static_explorer
+
+    return static_explorer(lambda kernel, photo: render_kernel(photo, kernel, size),
+                           {"kernel": list(presets), "photo": list(photos)},
+                           title="Kernel explorer", fmt="png", dpi=60)
