@@ -7,7 +7,6 @@ Deep learning's "convolution" is cross-correlation, so these are written the way
 
 from __future__ import annotations
 
-
 import torch
 
 

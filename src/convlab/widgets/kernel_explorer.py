@@ -38,18 +38,19 @@ def render_kernel(photo: str = "grace_hopper", kernel="sobel x", size: int = 160
     weights = KERNELS[kernel] if isinstance(kernel, str) else torch.tensor(
         kernel, dtype=torch.float32).reshape(3, 3)
     image = _photo(photo, size)
-    out = feature_map(image, weights)
+    out = feature_map(image, weights).numpy()  # (H, W)
+    image, weights = image[0].numpy(), weights.numpy()
     fig, (ax_in, ax_k, ax_out) = plt.subplots(
         1, 3, figsize=(8.4, 3.0), gridspec_kw={"width_ratios": [3, 1.3, 3]})
-    ax_in.imshow(image[0], cmap="gray", vmin=0, vmax=1)
+    ax_in.imshow(image, cmap="gray", vmin=0, vmax=1)
     ax_in.set_title(f"input: {photo}", fontsize=9)
-    limit = float(weights.abs().max()) or 1.0
+    limit = float(abs(weights).max()) or 1.0
     ax_k.imshow(weights, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -limit, limit))
     for (i, j), w in zip([(i, j) for i in range(3) for j in range(3)], weights.flatten()):
         ax_k.text(j, i, f"{w:.2g}", ha="center", va="center", fontsize=8)
     ax_k.set_title(kernel if isinstance(kernel, str) else "custom", fontsize=9)
     if abs(float(weights.sum())) < 1e-6:
-        bound = float(out.abs().max()) or 1.0
+        bound = float(abs(out).max()) or 1.0
         ax_out.imshow(out, cmap="RdBu_r", vmin=-bound, vmax=bound)
     else:
         ax_out.imshow(out, cmap="gray", vmin=float(out.min()), vmax=float(out.max()) + 1e-12)
@@ -126,4 +127,4 @@ def kernel_static_explorer(photos=("grace_hopper", "astronaut", "coffee"),
 
     return static_explorer(lambda kernel, photo: render_kernel(photo, kernel, size),
                            {"kernel": list(presets), "photo": list(photos)},
-                           title="Kernel explorer", fmt="png", dpi=60)
+                           title="Kernel explorer", fmt="jpeg", dpi=80)

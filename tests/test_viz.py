@@ -1,0 +1,108 @@
+"""imshow, UnNormalize, plot_kernels, plot_feature_maps, show_source: the seed's bugs fixed."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torchvision.transforms import Normalize  # noqa: E402
+
+from convlab import UnNormalize, imshow, plot_feature_maps, plot_kernels, show_source  # noqa: E402
+from convlab.viz import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_unnormalize_inverts_normalize_without_mutating():
+    torch.manual_seed(0)
+    image = torch.rand(3, 8, 9)
+    normalized = Normalize(IMAGENET_MEAN, IMAGENET_STD)(image)
+    before = normalized.clone()
+    restored = UnNormalize(IMAGENET_MEAN, IMAGENET_STD)(normalized)
+    torch.testing.assert_close(restored, image)
+    assert torch.equal(normalized, before), "UnNormalize must not modify its input"
+    assert restored.data_ptr() != normalized.data_ptr()
+
+
+def test_unnormalize_batch_and_errors():
+    batch = torch.rand(4, 3, 5, 5)
+    un = UnNormalize(IMAGENET_MEAN, IMAGENET_STD)
+    out = un(Normalize(IMAGENET_MEAN, IMAGENET_STD)(batch))
+    torch.testing.assert_close(out, batch)
+    with pytest.raises(ValueError, match="channels"):
+        un(torch.rand(1, 5, 5))
+    with pytest.raises(ValueError, match="C, H, W"):
+        un(torch.rand(5, 5))
+    with pytest.raises(ValueError, match="same length"):
+        UnNormalize((0.5,), (0.1, 0.2))
+
+
+@pytest.mark.parametrize("shape", [(3, 10, 12), (1, 10, 12), (10, 12), (5, 3, 8, 8), (2, 1, 8, 8)])
+def test_imshow_shapes(shape):
+    x = torch.rand(*shape)
+    ax = imshow(x, mean=None)
+    image = ax.get_images()[0].get_array()
+    assert image.min() >= 0 and image.max() <= 1
+    if len(shape) == 4:  # a grid: wider than one image
+        assert image.shape[1] > shape[-1]
+
+
+def test_imshow_unnormalizes_clips_and_accepts_numpy_and_ax():
+    torch.manual_seed(0)
+    image = torch.rand(3, 6, 6)
+    normalized = Normalize(IMAGENET_MEAN, IMAGENET_STD)(image)
+    fig, ax = plt.subplots()
+    returned = imshow(normalized, ax=ax, title="t")
+    assert returned is ax and ax.get_title() == "t"
+    shown = np.asarray(ax.get_images()[0].get_array())
+    np.testing.assert_allclose(shown, image.permute(1, 2, 0).numpy(), atol=1e-5)
+    ax2 = imshow(np.full((4, 4), 3.0), mean=None)  # clipped to 1
+    assert np.asarray(ax2.get_images()[0].get_array()).max() == 1.0
+    with pytest.raises(ValueError):
+        imshow(torch.rand(2, 5, 5))
+
+
+@pytest.mark.parametrize("shape", [(64, 3, 7, 7), (6, 1, 5, 5), (1, 1, 3, 3), (16, 8, 3, 3),
+                                   (11, 3, 5, 5), (2, 1, 3, 3)])
+def test_plot_kernels_shows_every_kernel(shape):
+    weight = torch.randn(*shape)
+    before = weight.clone()
+    fig = plot_kernels(weight, max_kernels=1000)
+    tiles = [ax for ax in fig.axes if ax.get_images()]
+    C_out, C_in = shape[:2]
+    expected = C_out if C_in == 3 else C_out * C_in
+    assert len(tiles) == expected
+    assert torch.equal(weight, before)
+    if C_in == 3:  # RGB tiles
+        assert tiles[0].get_images()[0].get_array().shape == (shape[2], shape[3], 3)
+    else:  # one diverging tile per (out, in), centred on zero
+        norm = tiles[0].get_images()[0].norm
+        assert norm.vcenter == 0
+        assert tiles[-1].get_title() == f"{C_out - 1},{C_in - 1}"
+
+
+def test_plot_kernels_limit_is_reported():
+    fig = plot_kernels(torch.randn(16, 8, 3, 3), max_kernels=20)
+    assert len([ax for ax in fig.axes if ax.get_images()]) == 20
+    assert "20 of 128" in fig._suptitle.get_text()
+
+
+def test_plot_feature_maps():
+    fig = plot_feature_maps(torch.rand(1, 6, 9, 9))
+    assert len([ax for ax in fig.axes if ax.get_images()]) == 6
+    with pytest.raises(ValueError):
+        plot_feature_maps(torch.rand(2, 6, 9, 9))
+
+
+def test_show_source_is_the_real_code():
+    src = show_source(plot_kernels)
+    assert src.startswith("def plot_kernels(")
+    assert "```python" in src._repr_markdown_()
+    assert "convlab.viz.plot_kernels" in src._repr_markdown_()
