@@ -24,7 +24,7 @@ book: venv build
 
 build: venv
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
-	MPLBACKEND=Agg $(BIN)/jupyter-book build --all -W -n --keep-going .
+	$(BIN)/jupyter-book build --all -W -n --keep-going .
 
 serve:
 	$(BIN)/python -m http.server --directory _build/html 8000
@@ -40,11 +40,11 @@ unit: venv
 	MPLBACKEND=Agg $(BIN)/pytest -n 2 -q tests --ignore=tests/site
 
 nbval: venv
-	MPLBACKEND=Agg $(PYTEST_NBVAL) -n 2 --dist loadfile -q book/
+	$(PYTEST_NBVAL) -n 2 --dist loadfile -q book/
 
 ## one chapter's test: make nbval-one NB=book/01_what_is_a_convolution.ipynb
 nbval-one: venv
-	MPLBACKEND=Agg $(PYTEST_NBVAL) -q $(NB)
+	$(PYTEST_NBVAL) -q $(NB)
 
 hygiene: venv
 	$(BIN)/python tools/nbtools.py check $(NOTEBOOKS)

@@ -106,3 +106,14 @@ def test_show_source_is_the_real_code():
     assert src.startswith("def plot_kernels(")
     assert "```python" in src._repr_markdown_()
     assert "convlab.viz.plot_kernels" in src._repr_markdown_()
+
+
+def test_plot_kernels_per_kernel_scale():
+    weight = torch.stack([torch.ones(3, 3), 10 * torch.ones(3, 3)]).unsqueeze(1)  # (2, 1, 3, 3)
+    fig = plot_kernels(weight, scale="per_kernel")
+    norms = [ax.get_images()[0].norm for ax in fig.axes if ax.get_images()]
+    assert [n.vmax for n in norms] == [1.0, 10.0]
+    fig = plot_kernels(weight)
+    assert [ax.get_images()[0].norm.vmax for ax in fig.axes if ax.get_images()] == [10.0, 10.0]
+    with pytest.raises(ValueError, match="scale"):
+        plot_kernels(weight, scale="nope")

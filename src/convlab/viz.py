@@ -105,14 +105,18 @@ def _grid_shape(count: int, ncols: int | None) -> tuple[int, int]:
 
 
 def plot_kernels(weight, max_kernels: int = 64, ncols: int | None = None, title=None,
-                 tile_size: float = 1.1, cmap: str = "RdBu_r"):
+                 tile_size: float = 1.1, cmap: str = "RdBu_r", scale: str = "global"):
     """Draw every kernel of a ``(C_out, C_in, kH, kW)`` weight and return the ``Figure``.
 
     With ``C_in == 3`` each output channel is one RGB tile (min-max scaled per kernel).
     Otherwise each ``(out, in)`` slice is a grayscale-like tile in a diverging
     colormap centred on zero (red positive, blue negative), labelled ``out,in``.
     At most ``max_kernels`` tiles are drawn; the title says when some were left out.
+    ``scale="global"`` uses one colour scale for all tiles (compare magnitudes across
+    kernels); ``scale="per_kernel"`` scales each tile to its own largest weight.
     """
+    if scale not in ("global", "per_kernel"):
+        raise ValueError(f"scale must be 'global' or 'per_kernel', got {scale!r}")
     w = _to_tensor(weight)
     if w.dim() == 2:
         w = w[None, None]
@@ -140,7 +144,8 @@ def plot_kernels(weight, max_kernels: int = 64, ncols: int | None = None, title=
             img = ((k - lo) / (hi - lo + 1e-12)).permute(1, 2, 0).numpy()  # (kH, kW, 3)
             ax.imshow(img, interpolation="nearest")
         else:
-            ax.imshow(k.numpy(), cmap=cmap, norm=TwoSlopeNorm(0.0, -limit, limit),
+            bound = limit if scale == "global" else (float(k.abs().max()) or 1.0)
+            ax.imshow(k.numpy(), cmap=cmap, norm=TwoSlopeNorm(0.0, -bound, bound),
                       interpolation="nearest")
         ax.set_title(label, fontsize=8)
     shown = f"{len(tiles)} of {total} kernels" if total > len(tiles) else f"{total} kernels"
