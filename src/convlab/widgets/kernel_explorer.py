@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 
 import ipywidgets as widgets
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.colors import TwoSlopeNorm
