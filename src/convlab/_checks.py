@@ -76,6 +76,9 @@ def parse_conv_args(input, weight, bias=None, stride=1, padding=0, dilation=1, g
         raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
 
     kernel_size = tuple(weight.shape[2:])
+    if any(k <= 0 for k in kernel_size):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_size="
+                           f"{list(kernel_size)}")
     if isinstance(padding, str):
         if padding == "valid":
             pads = ((0, 0),) * dims

@@ -1,0 +1,240 @@
+"""The oracle every conv2d implementation is checked against: ``F.conv2d``.
+
+Shared pieces for the property tests of any function with ``F.conv2d``'s signature:
+
+- :func:`conv2d_configs`: a hypothesis strategy for random *valid* ``conv2d`` calls,
+  with knobs to force the cases that break naive code (stride > kernel, dilation with
+  padding, groups, ``'same'`` with even kernels, ``'valid'``, unbatched input);
+- :func:`make_call`: the tensors of a configuration, in float64/float32, in any memory
+  layout (contiguous, channels-last, non-contiguous views), with an empty batch if asked;
+- :func:`check_against_torch`: run an implementation and ``F.conv2d`` on the same call
+  and compare (tight float64 tolerances, looser float32 ones);
+- ``INVALID_ARGUMENTS``: the invalid-argument table, a list of ``(name, build)`` where
+  ``build()`` returns the keyword arguments of a ``conv2d`` call that PyTorch rejects;
+  ``PYTORCH_RAISES[name]`` is the exception type ``F.conv2d`` raises for it.
+
+Sizes are kept small so that the slowest rung (the naive loop) runs thousands of
+examples in seconds; faster rungs reuse the same strategies unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from hypothesis import strategies as st
+
+# Implementations that only apply to some configurations raise ValueError for the
+# others (DESIGN: Winograd is 3x3, stride 1, dilation 1 only). For them a ValueError on
+# a valid call means "not applicable", not a failure.
+PARTIAL_IMPLEMENTATIONS = {"winograd"}
+
+TOLERANCES = {
+    torch.float64: {"rtol": 1e-7, "atol": 1e-9},
+    torch.float32: {"rtol": 1e-4, "atol": 1e-4},
+}
+
+
+@dataclass(frozen=True)
+class Conv2dConfig:
+    """One valid ``conv2d`` call, described by shapes and arguments (no tensors yet)."""
+
+    N: int
+    C_in: int
+    C_out: int
+    H: int
+    W: int
+    kH: int
+    kW: int
+    stride: tuple
+    padding: object  # (pH, pW) or 'same' / 'valid'
+    dilation: tuple
+    groups: int
+    bias: bool
+    batched: bool
+    seed: int
+
+    def kwargs(self) -> dict:
+        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation,
+                "groups": self.groups}
+
+
+def _fits(size: int, pad: int, k: int, d: int) -> bool:
+    return size + pad >= d * (k - 1) + 1
+
+
+@st.composite
+def conv2d_configs(draw, max_size: int = 5, max_kernel: int = 3, max_stride: int = 3,
+                   max_dilation: int = 2, max_padding: int = 2, max_channels: int = 3,
+                   max_groups: int = 3, max_batch: int = 2, padding_mode: str = "any",
+                   batched: bool | None = None, min_stride: int = 1,
+                   min_dilation: int = 1, min_padding: int = 0, min_groups: int = 1,
+                   kernel_sizes=None):
+    """A random valid ``conv2d`` configuration (see :class:`Conv2dConfig`).
+
+    ``padding_mode``: ``'int'`` (ints/tuples), ``'same'``, ``'valid'`` or ``'any'``.
+    ``max_channels`` bounds channels *per group*. Rejection-free: sizes are drawn so
+    the dilated kernel always fits the padded input. ``kernel_sizes`` (a list) restricts
+    kH and kW to those values (e.g. even kernels).
+    """
+    if padding_mode == "any":
+        padding_mode = draw(st.sampled_from(["int", "int", "int", "same", "valid"]))
+    groups = draw(st.integers(min_groups, max_groups))
+    C_in = groups * draw(st.integers(1, max_channels))
+    C_out = groups * draw(st.integers(1, max_channels))
+    sizes = st.sampled_from(kernel_sizes) if kernel_sizes else st.integers(1, max_kernel)
+    kH, kW = draw(sizes), draw(sizes)
+    dilation = (draw(st.integers(min_dilation, max_dilation)),
+                draw(st.integers(min_dilation, max_dilation)))
+    if padding_mode == "same":
+        stride, padding = (1, 1), "same"  # 'same' pads d (k - 1) in all: any size fits
+        pads = (dilation[0] * (kH - 1), dilation[1] * (kW - 1))
+    else:
+        stride = (draw(st.integers(min_stride, max_stride)),
+                  draw(st.integers(min_stride, max_stride)))
+        if padding_mode == "valid":
+            padding, pads = "valid", (0, 0)
+        else:
+            padding = (draw(st.integers(min_padding, max_padding)),
+                       draw(st.integers(min_padding, max_padding)))
+            pads = (2 * padding[0], 2 * padding[1])
+    # the smallest input the dilated kernel fits, then a few more pixels
+    H = max(1, dilation[0] * (kH - 1) + 1 - pads[0]) + draw(st.integers(0, max_size - 1))
+    W = max(1, dilation[1] * (kW - 1) + 1 - pads[1]) + draw(st.integers(0, max_size - 1))
+    assert _fits(H, pads[0], kH, dilation[0]) and _fits(W, pads[1], kW, dilation[1])
+    return Conv2dConfig(
+        N=draw(st.integers(1, max_batch)), C_in=C_in, C_out=C_out, H=H, W=W, kH=kH, kW=kW,
+        stride=stride, padding=padding, dilation=dilation, groups=groups,
+        bias=draw(st.booleans()),
+        batched=draw(st.booleans()) if batched is None else batched,
+        seed=draw(st.integers(0, 2**31 - 1)))
+
+
+def _layout(x: torch.Tensor, layout: str) -> torch.Tensor:
+    """The same values as ``x`` ``(N, C, H, W)`` in another memory layout."""
+    if layout == "contiguous":
+        return x.contiguous()
+    if layout == "channels_last":
+        return x.contiguous(memory_format=torch.channels_last)
+    if layout == "non_contiguous":  # every other element of a twice-as-wide tensor
+        wide = torch.zeros(*x.shape[:-1], 2 * x.shape[-1], dtype=x.dtype)
+        wide[..., ::2] = x
+        view = wide[..., ::2]
+        assert not view.is_contiguous() or x.shape[-1] <= 1
+        return view
+    if layout == "transposed":  # H and W swapped in memory
+        return x.transpose(-1, -2).contiguous().transpose(-1, -2)
+    raise ValueError(f"unknown layout {layout!r}")
+
+
+def make_call(config: Conv2dConfig, dtype=torch.float64, layout: str = "contiguous",
+              weight_layout: str = "contiguous", empty_batch: bool = False) -> dict:
+    """Keyword arguments (tensors included) of the ``conv2d`` call ``config`` describes."""
+    gen = torch.Generator().manual_seed(config.seed)
+    N = 0 if empty_batch else config.N
+    x = torch.randn(N, config.C_in, config.H, config.W, generator=gen, dtype=dtype)
+    w = torch.randn(config.C_out, config.C_in // config.groups, config.kH, config.kW,
+                    generator=gen, dtype=dtype)
+    b = torch.randn(config.C_out, generator=gen, dtype=dtype) if config.bias else None
+    x, w = _layout(x, layout), _layout(w, weight_layout)
+    if not config.batched and not empty_batch:
+        x = x[0]  # (C_in, H, W); a view, keeps the layout's strides
+    return {"input": x, "weight": w, "bias": b, **config.kwargs()}
+
+
+def call_or_not_applicable(name: str, fn, call: dict):
+    """``fn(**call)``, or ``None`` when a partial implementation says it does not apply."""
+    try:
+        return fn(**call)
+    except ValueError:
+        if name in PARTIAL_IMPLEMENTATIONS:
+            return None
+        raise
+
+
+def check_against_torch(name: str, fn, call: dict) -> None:
+    """Assert ``fn(**call)`` equals ``F.conv2d(**call)`` (shape, dtype and values)."""
+    expected = F.conv2d(**call)
+    got = call_or_not_applicable(name, fn, call)
+    if got is None:
+        return
+    assert got.shape == expected.shape, f"{name}: shape {tuple(got.shape)} != " \
+                                        f"{tuple(expected.shape)}"
+    assert got.dtype == expected.dtype, f"{name}: dtype {got.dtype} != {expected.dtype}"
+    torch.testing.assert_close(got, expected, **TOLERANCES[expected.dtype])
+
+
+# ---------------------------------------------------------------------------------------
+# The invalid-argument table: what PyTorch rejects, and with which exception type.
+# ---------------------------------------------------------------------------------------
+
+def _x(*shape, dtype=torch.float64):
+    return torch.randn(*shape, dtype=dtype)
+
+
+def _ok(**overrides):
+    """A valid call (1, 4, 5, 5) * (2, 4, 3, 3), with some arguments replaced."""
+    call = {"input": _x(1, 4, 5, 5), "weight": _x(2, 4, 3, 3), "bias": None}
+    call.update(overrides)
+    return call
+
+
+INVALID_ARGUMENTS = [
+    ("input rank 2", lambda: _ok(input=_x(5, 5))),
+    ("input rank 5", lambda: _ok(input=_x(1, 1, 4, 5, 5))),
+    ("weight rank 3", lambda: _ok(weight=_x(2, 4, 3))),
+    ("weight rank 5", lambda: _ok(weight=_x(2, 4, 3, 3, 1))),
+    ("input channels != weight channels", lambda: _ok(input=_x(1, 3, 5, 5))),
+    ("unbatched channel mismatch", lambda: _ok(input=_x(3, 5, 5))),
+    ("groups does not divide in_channels",
+     lambda: _ok(input=_x(1, 5, 5, 5), weight=_x(2, 1, 3, 3), groups=2)),
+    ("groups does not divide out_channels",
+     lambda: _ok(input=_x(1, 4, 5, 5), weight=_x(3, 2, 3, 3), groups=2)),
+    ("zero out_channels", lambda: _ok(weight=_x(0, 4, 3, 3))),
+    ("groups = 0", lambda: _ok(groups=0)),
+    ("groups < 0", lambda: _ok(groups=-1)),
+    ("groups float", lambda: _ok(groups=1.5)),
+    ("stride = 0", lambda: _ok(stride=0)),
+    ("stride < 0", lambda: _ok(stride=(1, -2))),
+    ("stride float", lambda: _ok(stride=1.5)),
+    ("dilation = 0", lambda: _ok(dilation=0)),
+    ("dilation < 0", lambda: _ok(dilation=(-1, 1))),
+    ("negative padding", lambda: _ok(padding=-1)),
+    ("negative padding tuple", lambda: _ok(padding=(0, -1))),
+    ("padding float", lambda: _ok(padding=1.5)),
+    ("unknown padding string", lambda: _ok(padding="full")),
+    ("padding string wrong case", lambda: _ok(padding="SAME")),
+    ("'same' with stride > 1", lambda: _ok(padding="same", stride=2)),
+    ("'same' with stride (1, 2)", lambda: _ok(padding="same", stride=(1, 2))),
+    ("kernel larger than input", lambda: _ok(input=_x(1, 4, 2, 5))),
+    ("dilated kernel larger than input", lambda: _ok(dilation=3)),
+    ("kernel larger than padded input", lambda: _ok(input=_x(1, 4, 1, 1), padding=(0, 1))),
+    ("empty spatial input", lambda: _ok(input=_x(1, 4, 0, 5))),
+    ("bias of the wrong length", lambda: _ok(bias=_x(3))),
+    ("bias of rank 2", lambda: _ok(bias=_x(2, 1))),
+    ("bias not a tensor", lambda: _ok(bias=[1.0, 2.0])),
+    ("input not a tensor", lambda: _ok(input=[[1.0]])),
+    ("dtype mismatch input/weight", lambda: _ok(weight=_x(2, 4, 3, 3, dtype=torch.float32))),
+    ("dtype mismatch bias", lambda: _ok(bias=_x(2, dtype=torch.float32))),
+    ("stride tuple of length 3", lambda: _ok(stride=(1, 1, 1))),
+    ("padding tuple of length 3", lambda: _ok(padding=(1, 1, 1))),
+    ("dilation tuple of length 3", lambda: _ok(dilation=(1, 1, 1))),
+    ("empty stride tuple", lambda: _ok(stride=())),
+    ("kernel with a zero dimension", lambda: _ok(weight=_x(2, 4, 0, 3))),
+]
+
+# What F.conv2d raises for each case (checked by the tests, so it cannot drift).
+PYTORCH_RAISES = {name: RuntimeError for name, _ in INVALID_ARGUMENTS}
+PYTORCH_RAISES.update({name: TypeError for name in (
+    "groups float", "stride float", "padding float", "bias not a tensor",
+    "input not a tensor")})
+
+
+def torch_exception(call: dict):
+    """The exception ``F.conv2d(**call)`` raises (``None`` if it does not raise)."""
+    try:
+        F.conv2d(**call)
+    except Exception as exc:  # noqa: BLE001 - we want whatever PyTorch raises
+        return exc
+    return None

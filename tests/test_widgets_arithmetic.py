@@ -1,0 +1,90 @@
+"""Chapter 2's conv-arithmetic explorer, driven like a user would (ipywidgets 7.7.1 and 8)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from convlab import conv_output_size  # noqa: E402
+from convlab.widgets import (  # noqa: E402
+    conv_arithmetic_animation,
+    conv_arithmetic_explorer,
+    conv_arithmetic_static_explorer,
+    render_conv_arithmetic,
+)
+from convlab.widgets.conv_arithmetic import coverage, window_taps  # noqa: E402
+
+
+def test_every_control_redraws():
+    ex = conv_arithmetic_explorer()
+    assert ex.image.value[:4] == b"\x89PNG" and ex.error is None
+    for name, value in [("step", 4), ("stride", 2), ("padding", 1), ("dilation", 2),
+                        ("kernel_size", 2), ("input_size", 7)]:
+        before = ex.image.value
+        ex.controls[name].value = value
+        assert ex.image.value != before, name
+        assert ex.error is None, ex.error
+
+
+def test_step_range_follows_output_size():
+    ex = conv_arithmetic_explorer(input_size=5, kernel_size=3)
+    assert ex.controls["step"].max == 3 * 3 - 1
+    ex.controls["stride"].value = 2
+    assert ex.controls["step"].max == 2 * 2 - 1
+    ex.controls["padding"].value = 1  # (5 + 2 - 3) // 2 + 1 = 3
+    assert ex.controls["step"].max == 3 * 3 - 1
+
+
+def test_kernel_too_large_draws_a_message_not_an_error():
+    ex = conv_arithmetic_explorer(input_size=2, kernel_size=3)
+    assert ex.error is None and ex.image.value[:4] == b"\x89PNG"
+    ex.controls["dilation"].value = 3
+    assert ex.error is None
+
+
+def test_window_taps_are_the_pixels_conv2d_reads():
+    """A one-hot input at each tap lights up exactly this output position."""
+    i, k, s, p, d = 6, 3, 2, 1, 2
+    n = conv_output_size(i, k, s, p, d)
+    for oy in range(n):
+        for ox in range(n):
+            for r, c in window_taps(oy, ox, k, s, d):
+                x = torch.zeros(1, 1, i + 2 * p, i + 2 * p, dtype=torch.float64)
+                x[0, 0, r, c] = 1.0
+                out = F.conv2d(x, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s,
+                               dilation=d)
+                assert out[0, 0, oy, ox] == 1.0
+
+
+def test_coverage_counts_windows():
+    counts = coverage(5, 3, 1, 0, 1)
+    ones = torch.ones(1, 1, 5, 5, dtype=torch.float64)
+    # transposed conv of an all-ones output spreads one count per window and tap
+    expected = F.conv_transpose2d(torch.ones(1, 1, 3, 3, dtype=torch.float64),
+                                  torch.ones(1, 1, 3, 3, dtype=torch.float64))
+    assert np.array_equal(counts, expected[0, 0].numpy().astype(int))
+    assert counts.sum() == 9 * 9 and ones.sum() == 25
+
+
+def test_render_none_and_steps():
+    for step in (None, 0, 100):
+        fig = render_conv_arithmetic(5, 3, 2, 1, 1, step)
+        assert fig.axes
+        matplotlib.pyplot.close(fig)
+
+
+def test_animation_has_one_frame_per_output_position():
+    anim = conv_arithmetic_animation(4, 2, 2, 0, 1)
+    html = anim.to_jshtml()
+    assert html.count("frames[") >= 4 and "<script" in html
+
+
+def test_static_explorer_grid():
+    ex = conv_arithmetic_static_explorer(input_size=4, kernel_sizes=(2, 3), strides=(1, 2),
+                                         paddings=(0,), dilations=(1,))
+    assert len(ex) == 4
+    html = ex.to_html()
+    assert "kernel_size" in html and "dilation" in html and len(html) < 3_000_000
