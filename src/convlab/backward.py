@@ -1,0 +1,134 @@
+r"""The backward pass of a 2-D convolution, computed as convolutions.
+
+For :math:`y = x \star W + b` (cross-correlation, stride :math:`s`, dilation :math:`d`)
+
+.. math::
+
+    y[n, o, h, w] = b[o] + \sum_{c, i, j} W[o, c, i, j]\;
+                    x_\text{pad}[n, c,\; s h + d i,\; s w + d j],
+
+the chain rule gives three gradients, each one a convolution again:
+
+- :math:`\partial L/\partial b[o] = \sum_{n,h,w} g[n, o, h, w]` (a sum);
+- :math:`\partial L/\partial x` is a *transposed* convolution of :math:`g` with :math:`W`
+  (zero-insert :math:`g` at stride :math:`s`, correlate with the flipped kernel);
+- :math:`\partial L/\partial W[o, c] = \sum_n x[n, c] \star g[n, o]`: a correlation of the
+  input with :math:`g` in which stride and dilation swap roles.
+
+Rows/columns the forward never read (when ``stride`` does not divide the padded size)
+get zero gradient. :class:`Conv2dFunction` wires :func:`conv2d_backward` into autograd.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._checks import pad_input, parse_conv_args
+from .transposed import conv_transpose2d
+
+
+def correlate(x: torch.Tensor, w: torch.Tensor, stride=(1, 1), dilation=(1, 1)) -> torch.Tensor:
+    r"""Grouped cross-correlation without padding or bias, as an ``as_strided`` view + einsum.
+
+    .. math::
+
+        \text{out}[n, g, o, h, w] = \sum_{c, i, j}
+        x[n, g, c,\; s_h h + d_h i,\; s_w w + d_w j]\; w[g, o, c, i, j]
+
+    Shape:
+        - x: :math:`(N, G, C, H, W)`, w: :math:`(G, O, C, kH, kW)`
+        - output: :math:`(N, G, O, H_{out}, W_{out})`,
+          :math:`H_{out} = \lfloor (H - d_h (kH - 1) - 1) / s_h \rfloor + 1`
+    """
+    N, G, C, H, W = x.shape
+    kH, kW = w.shape[-2:]
+    (s_h, s_w), (d_h, d_w) = stride, dilation
+    H_out = (H - d_h * (kH - 1) - 1) // s_h + 1
+    W_out = (W - d_w * (kW - 1) - 1) // s_w + 1
+    sN, sG, sC, sH, sW = x.stride()
+    windows = x.as_strided(  # (N, G, C, kH, kW, H_out, W_out): every window, no copy
+        (N, G, C, kH, kW, H_out, W_out),
+        (sN, sG, sC, d_h * sH, d_w * sW, s_h * sH, s_w * sW), x.storage_offset())
+    return torch.einsum("ngcijhw,gocij->ngohw", windows, w)  # (N, G, O, H_out, W_out)
+
+
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    r"""Gradients of ``F.conv2d(input, weight, bias, stride, padding, dilation, groups)``.
+
+    Returns ``(grad_input, grad_weight, grad_bias)`` for the upstream gradient
+    :math:`g` = ``grad_output``: a transposed convolution, a correlation and a sum.
+
+    Shape:
+        - grad_output: :math:`(N, C_{out}, H_{out}, W_{out})` or unbatched
+        - input: :math:`(N, C_{in}, H_{in}, W_{in})` or :math:`(C_{in}, H_{in}, W_{in})`
+        - weight: :math:`(C_{out}, C_{in}/\text{groups}, kH, kW)`
+        - returns: tensors shaped like input, weight and :math:`(C_{out},)`
+    """
+    args = parse_conv_args(input, weight, None, stride, padding, dilation, groups)
+    x, G, (s_h, s_w), (d_h, d_w) = args.input, args.groups, args.stride, args.dilation
+    g = grad_output.unsqueeze(0) if args.unbatched else grad_output  # (N, C_out, H_out, W_out)
+    N, C_in, H_in, W_in = x.shape
+    C_out, C_in_g, kH, kW = weight.shape
+    x_pad = pad_input(x, args.padding)  # (N, C_in, H_pad, W_pad)
+    H_out = (x_pad.shape[2] - d_h * (kH - 1) - 1) // s_h + 1
+    W_out = (x_pad.shape[3] - d_w * (kW - 1) - 1) // s_w + 1
+    if tuple(g.shape) != (N, C_out, H_out, W_out):
+        raise RuntimeError(f"grad_output should have shape {[N, C_out, H_out, W_out]}, "
+                           f"but got {list(g.shape)}")
+    # the forward read padded rows 0 .. H_used-1; the last (H_pad - H_used) < s_h it skipped
+    H_used, W_used = s_h * (H_out - 1) + d_h * (kH - 1) + 1, s_w * (W_out - 1) + d_w * (kW - 1) + 1
+    grad_bias = g.sum((0, 2, 3))  # (C_out,)
+    # dL/dx: scatter g back through the kernel; output_padding restores the unread rows (zeros)
+    grad_x_pad = conv_transpose2d(  # (N, C_in, H_pad, W_pad)
+        g, weight, stride=(s_h, s_w), output_padding=(x_pad.shape[2] - H_used,
+                                                      x_pad.shape[3] - W_used),
+        groups=G, dilation=(d_h, d_w))
+    (top, _), (left, _) = args.padding
+    grad_input = grad_x_pad[:, :, top:top + H_in, left:left + W_in]  # drop the padding
+    # dL/dW: correlate x (channels as batch, batch as channels) with g; stride <-> dilation
+    x_t = x_pad[:, :, :H_used, :W_used].unflatten(1, (G, C_in_g)).permute(2, 1, 0, 3, 4)
+    g_t = g.unflatten(1, (G, C_out // G)).permute(1, 2, 0, 3, 4)  # (G, C_out/G, N, H_out, W_out)
+    grad_weight = correlate(x_t, g_t, stride=(d_h, d_w), dilation=(s_h, s_w))
+    grad_weight = grad_weight.permute(1, 2, 0, 3, 4).reshape(C_out, C_in_g, kH, kW)
+    return (grad_input.squeeze(0) if args.unbatched else grad_input), grad_weight, grad_bias
+
+
+class Conv2dFunction(torch.autograd.Function):
+    """``F.conv2d`` as an autograd Function whose backward is :func:`conv2d_backward`.
+
+    The forward is :func:`correlate` on the padded input. The backward is built from
+    differentiable tensor ops, so second derivatives (``gradgradcheck``) work too.
+    Call it as ``Conv2dFunction.apply(input, weight, bias, stride, padding, dilation,
+    groups)`` or through :func:`conv2d`.
+    """
+
+    @staticmethod
+    def forward(ctx, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        args = parse_conv_args(input, weight, bias, stride, padding, dilation, groups)
+        ctx.save_for_backward(input, weight)
+        ctx.conv = (stride, padding, dilation, groups)
+        ctx.has_bias = bias is not None
+        G = args.groups
+        x = pad_input(args.input, args.padding).unflatten(1, (G, -1))  # (N, G, C_in/G, H, W)
+        w = weight.unflatten(0, (G, -1))  # (G, C_out/G, C_in/G, kH, kW)
+        out = correlate(x, w, args.stride, args.dilation).flatten(1, 2)  # (N, C_out, H_o, W_o)
+        if bias is not None:
+            out = out + bias.view(1, -1, 1, 1)
+        return out.squeeze(0) if args.unbatched else out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight = ctx.saved_tensors
+        grad_input, grad_weight, grad_bias = conv2d_backward(grad_output, input, weight,
+                                                             *ctx.conv)
+        needs = ctx.needs_input_grad
+        return (grad_input if needs[0] else None, grad_weight if needs[1] else None,
+                grad_bias if ctx.has_bias and needs[2] else None, None, None, None, None)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """``F.conv2d`` with convlab's forward and :func:`conv2d_backward` as its gradient."""
+    return Conv2dFunction.apply(input, weight, bias, stride, padding, dilation, groups)
+
+
+__all__ = ["conv2d_backward", "Conv2dFunction", "conv2d", "correlate"]

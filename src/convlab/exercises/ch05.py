@@ -1,0 +1,127 @@
+"""Chapter 5 exercises: the three gradients of a convolution, by hand.
+
+``grad_bias`` (a sum), ``grad_input`` of a stride-2 convolution (scatter the upstream
+gradient back through the kernel, zeros for the pixels no window read) and
+``grad_weight`` (correlate the input with the upstream gradient).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .core import Case, Exercise, register
+
+
+def _rand(gen, *shape):
+    return torch.randn(*shape, generator=gen, dtype=torch.float64)
+
+
+def _autograd(x, w, stride=1):
+    """Autograd's gradients of ``F.conv2d`` for single-channel ``x (H, W)``, ``w (kH, kW)``."""
+    x = x.clone().requires_grad_(True)
+    w = w.clone().requires_grad_(True)
+    out = F.conv2d(x[None, None], w[None, None], stride=stride)[0, 0]  # (H_out, W_out)
+    g = torch.linspace(-1, 1, out.numel(), dtype=x.dtype).reshape(out.shape).sin() * 3
+    grad_x, grad_w = torch.autograd.grad(out, (x, w), g)
+    return g, grad_x, grad_w
+
+
+# --- 1. grad_bias ---------------------------------------------------------------------
+
+def _grad_bias_solution(grad_output):
+    # every output pixel of channel o adds b[o] once: dL/db[o] = sum of g over n, h, w
+    return grad_output.sum(dim=(0, 2, 3))  # (N, C_out, H_out, W_out) -> (C_out,)
+
+
+def _grad_bias_cases():
+    gen = torch.Generator().manual_seed(5)
+    shapes = [("one image, one channel", (1, 1, 4, 4)), ("a batch of 3", (3, 2, 5, 4)),
+              ("many channels, 1x1 output", (2, 6, 1, 1)), ("batch of 1, wide", (1, 3, 2, 7))]
+    return [Case(name, (g,), expected=g.sum((0, 2, 3)),
+                 hint="sum over the batch and both spatial axes, keep the channel axis")
+            for name, g in ((n, _rand(gen, *s)) for n, s in shapes)]
+
+
+register(Exercise(
+    id="grad_bias", chapter=5, title="The gradient of the bias",
+    prompt="Write grad_bias(grad_output) for grad_output of shape (N, C_out, H_out, W_out): "
+           "the gradient of the loss with respect to the conv's bias, shape (C_out,).",
+    solution=_grad_bias_solution, cases=_grad_bias_cases,
+    hint="each b[o] is added to every output pixel of channel o, in every image"))
+
+
+# --- 2. grad_input of a stride-2 convolution ---------------------------------------------
+
+def _grad_input_solution(grad_output, weight, input_size, stride=2):
+    kH, kW = weight.shape
+    grad_input = torch.zeros(input_size, dtype=grad_output.dtype)  # unread pixels stay 0
+    for h in range(grad_output.shape[0]):
+        for w in range(grad_output.shape[1]):
+            # output (h, w) read the window at (stride*h, stride*w): send g back through W
+            grad_input[stride * h:stride * h + kH, stride * w:stride * w + kW] += \
+                grad_output[h, w] * weight
+    return grad_input
+
+
+def _grad_input_cases():
+    gen = torch.Generator().manual_seed(6)
+    cases = []
+    for name, size, k in [("3x3 kernel, 7x7 input (stride divides)", (7, 7), (3, 3)),
+                          ("3x3 kernel, 8x8 input (last row/column unread)", (8, 8), (3, 3)),
+                          ("2x2 kernel: windows do not overlap", (6, 5), (2, 2)),
+                          ("1x1 kernel: every other pixel", (5, 5), (1, 1))]:
+        w = _rand(gen, *k)
+        g, grad_x, _ = _autograd(_rand(gen, *size), w, stride=2)
+        cases.append(Case(name, (g, w, size), expected=grad_x,
+                          hint="output (h, w) read input[2h:2h+kH, 2w:2w+kW]: add "
+                               "g[h, w] * weight there; pixels no window read get 0"))
+    return cases
+
+
+register(Exercise(
+    id="grad_input_stride2", chapter=5, title="The input gradient of a stride-2 convolution",
+    prompt="Write grad_input(grad_output, weight, input_size, stride=2): for the "
+           "single-channel valid cross-correlation y = conv2d(x, weight, stride=2) of an "
+           "image of size input_size = (H, W), return dL/dx (shape (H, W)) given "
+           "grad_output = dL/dy.",
+    solution=_grad_input_solution, cases=_grad_input_cases,
+    hint="scatter, don't gather: each output pixel sends its gradient back to its window"))
+
+
+# --- 3. grad_weight ---------------------------------------------------------------------
+
+def _grad_weight_solution(input, grad_output):
+    H_out, W_out = grad_output.shape
+    kH, kW = input.shape[0] - H_out + 1, input.shape[1] - W_out + 1
+    grad_weight = torch.zeros(kH, kW, dtype=input.dtype)
+    for i in range(kH):
+        for j in range(kW):
+            # W[i, j] met input[h + i, w + j] at every output (h, w): correlate x with g
+            grad_weight[i, j] = (input[i:i + H_out, j:j + W_out] * grad_output).sum()
+    return grad_weight
+
+
+def _grad_weight_cases():
+    gen = torch.Generator().manual_seed(7)
+    cases = []
+    for name, size, k in [("3x3 kernel on 6x6", (6, 6), (3, 3)),
+                          ("non-square 2x4 kernel on 5x7", (5, 7), (2, 4)),
+                          ("kernel as large as the input", (3, 3), (3, 3)),
+                          ("1x1 kernel", (4, 3), (1, 1))]:
+        x = _rand(gen, *size)
+        g, _, grad_w = _autograd(x, _rand(gen, *k))
+        cases.append(Case(name, (x, g), expected=grad_w,
+                          hint="dL/dW[i, j] = sum_hw g[h, w] * x[h + i, w + j]: "
+                               "a valid correlation of x with g, no flip"))
+    return cases
+
+
+register(Exercise(
+    id="grad_weight", chapter=5, title="The weight gradient is a correlation",
+    prompt="Write grad_weight(input, grad_output) for the single-channel valid "
+           "cross-correlation y = conv2d(x, W) (stride 1, no padding): input is x (H, W), "
+           "grad_output is dL/dy (H_out, W_out); return dL/dW, shape "
+           "(H - H_out + 1, W - W_out + 1).",
+    solution=_grad_weight_solution, cases=_grad_weight_cases,
+    hint="the kernel size is H - H_out + 1 by W - W_out + 1"))

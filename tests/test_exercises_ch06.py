@@ -1,0 +1,87 @@
+"""Chapter 6 exercises: the solutions pass; plausible wrong answers are rejected, and
+the verdict names the case that catches them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from convlab.exercises import EXERCISES
+
+CH06 = ["conv_transpose_output_size", "zero_insert", "output_padding_for_size",
+        "conv_transpose_scatter"]
+
+
+@pytest.mark.parametrize("exercise_id", CH06)
+def test_solution_passes(exercise_id):
+    exercise = EXERCISES[exercise_id]
+    assert exercise.chapter == 6 and exercise.prompt
+    result = exercise.check(exercise.solution, verbose=False)
+    assert result, result.message
+
+
+def rejected(exercise_id, fn, case_fragment):
+    result = EXERCISES[exercise_id].check(fn, verbose=False)
+    assert not result, f"{exercise_id}: a wrong answer passed"
+    assert case_fragment in result.case, result.message
+    assert f"case '{result.case}'" in result.message
+    return result
+
+
+def test_output_size_rejects_forgetting_output_padding():
+    rejected("conv_transpose_output_size",
+             lambda i, k, stride=1, padding=0, output_padding=0, dilation=1:
+             (i - 1) * stride - 2 * padding + dilation * (k - 1) + 1,
+             "output_padding 1")
+
+
+def test_output_size_rejects_i_times_s():
+    rejected("conv_transpose_output_size",
+             lambda i, k, stride=1, padding=0, output_padding=0, dilation=1:
+             i * stride - 2 * padding + dilation * (k - 1) + output_padding,
+             "stride 2")
+
+
+def test_output_size_rejects_ignoring_dilation():
+    rejected("conv_transpose_output_size",
+             lambda i, k, stride=1, padding=0, output_padding=0, dilation=1:
+             (i - 1) * stride - 2 * padding + k + output_padding,
+             "dilation 2")
+
+
+def test_zero_insert_rejects_trailing_zeros():
+    def trailing(x, stride):
+        out = x.new_zeros(x.shape[0] * stride, x.shape[1] * stride)
+        out[::stride, ::stride] = x
+        return out
+
+    result = rejected("zero_insert", trailing, "stride 2")
+    assert "shape" in result.message
+
+
+def test_zero_insert_rejects_repeat():
+    rejected("zero_insert", lambda x, s: x.repeat_interleave(s, 0).repeat_interleave(s, 1)
+             [:(x.shape[0] - 1) * s + 1, :(x.shape[1] - 1) * s + 1], "stride 2")
+
+
+def test_output_padding_rejects_target_mod_stride():
+    rejected("output_padding_for_size",
+             lambda i, o, k, stride=1, padding=0, dilation=1: o % stride, "7 -> 4")
+
+
+def test_scatter_rejects_flipped_kernel():
+    sol = EXERCISES["conv_transpose_scatter"].solution
+    rejected("conv_transpose_scatter", lambda x, w, stride=1: sol(x, w.flip(0, 1), stride),
+             "stride 1")
+
+
+def test_scatter_rejects_assignment_instead_of_addition():
+    def overwrite(x, weight, stride=1):
+        (H, W), (kH, kW) = x.shape, weight.shape
+        out = torch.zeros((H - 1) * stride + kH, (W - 1) * stride + kW, dtype=x.dtype)
+        for h in range(H):
+            for w in range(W):
+                out[stride * h:stride * h + kH, stride * w:stride * w + kW] = x[h, w] * weight
+        return out
+
+    rejected("conv_transpose_scatter", overwrite, "stride 1")

@@ -1,0 +1,65 @@
+"""Chapter 6's zero-insertion explorer, driven like a user would (ipywidgets 7.7.1 and 8)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from convlab.widgets import (  # noqa: E402
+    render_zero_insertion,
+    zero_insertion_explorer,
+    zero_insertion_static_explorer,
+)
+from convlab.widgets.transposed import PIXEL, zero_insertion_grid  # noqa: E402
+
+
+def test_every_control_redraws_the_image():
+    ex = zero_insertion_explorer()
+    assert ex.image.value[:4] == b"\x89PNG" and ex.error is None
+    for name, value in [("stride", 3), ("padding", 1), ("kernel_size", 4), ("input_size", 2),
+                        ("output_padding", 2)]:
+        before = ex.image.value
+        ex.controls[name].value = value
+        assert ex.image.value != before, name
+        assert ex.error is None, ex.error
+
+
+def test_output_padding_stays_below_stride():
+    ex = zero_insertion_explorer()
+    ex.controls["stride"].value = 3
+    ex.controls["output_padding"].value = 2
+    ex.controls["stride"].value = 1  # the slider's max drops and clamps the value
+    assert ex.controls["output_padding"].value == 0
+    assert ex.error is None
+
+
+def test_padding_that_crops_everything_draws_a_message():
+    ex = zero_insertion_explorer()
+    ex.controls["stride"].value = 1
+    ex.controls["kernel_size"].value = 1
+    ex.controls["input_size"].value = 1
+    ex.controls["padding"].value = 3
+    assert ex.error is None
+
+
+def test_grid_is_the_zero_insertion_picture():
+    """A stride-1 conv over the grid's pixels has the transposed conv's output size."""
+    for i, s, p, k, op in [(3, 2, 0, 3, 0), (3, 3, 1, 2, 2), (4, 2, 2, 4, 1), (2, 1, 0, 1, 0)]:
+        grid = zero_insertion_grid(i, s, p, k, op)
+        assert int((grid == PIXEL).sum()) == i * i
+        expected = F.conv_transpose2d(torch.ones(1, 1, i, i), torch.ones(1, 1, k, k), stride=s,
+                                      padding=p, output_padding=op)
+        assert grid.shape[0] - k + 1 == expected.shape[-1]
+
+
+def test_render_returns_a_figure():
+    fig = render_zero_insertion(stride=2, padding=1, kernel_size=4)
+    assert len(fig.axes) == 3
+
+
+def test_static_twin_has_every_combination():
+    ex = zero_insertion_static_explorer(strides=(1, 2), paddings=(0,), kernels=(2, 3))
+    assert len(ex.frames) == 4
+    assert len(set(ex.frames.values())) == 4
