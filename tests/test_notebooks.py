@@ -68,3 +68,13 @@ def test_strip_keeps_checked_outputs():
     assert stripped["cells"][0]["execution_count"] is None
     assert "widgets" not in stripped["metadata"]
     assert nbtools.problems(stripped) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notation_matches_the_notation_page(path):
+    """Shapes are written $H_\\text{out}$, $C_\\text{in}$ (book/notation.md), not $H_{out}$."""
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            drift = re.findall(r"[NHWCL]_\{(?:in|out)\}", nbtools.source(cell))
+            assert not drift, f"{path.name}: write {drift[0]} as in book/notation.md"
