@@ -1,0 +1,262 @@
+"""N-d drop-ins for ``torch.nn.functional``'s convolutions, built from tensor primitives.
+
+One implementation serves every rank: ``conv1d``, ``conv2d`` and ``conv3d`` are
+:func:`conv_nd` with ``dims`` = 1, 2, 3, and the three transposed convolutions are
+:func:`conv_transpose_nd`. For a ``d``-dimensional convolution with groups ``G``:
+
+.. math::
+
+    \\text{out}[n, c_o, \\mathbf{o}] = b[c_o] + \\sum_{c_i \\in \\text{group}(c_o)}
+    \\sum_{\\mathbf{k}} w[c_o, c_i, \\mathbf{k}]\\;
+    x_\\text{pad}[n, c_i, \\mathbf{s} \\odot \\mathbf{o} + \\mathbf{d} \\odot \\mathbf{k}]
+
+Like PyTorch, :func:`conv_nd` picks a backend per call:
+
+* **im2col** (every case): pad channels-last, ``unfold`` every spatial dim into windows,
+  copy them into one ``(N*L, prod(k)*C_in/G)`` matrix, then one GEMM per group;
+* **Winograd** F(2x2, 3x3) (``convlab.winograd``, chapter 4) for float32 3x3 stride-1
+  convolutions with many channels (``_choose_backend``).
+
+Gradients come from autograd over these tensor ops. No PyTorch conv kernel is called.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ._checks import _check_ints, parse_conv_args
+from .arithmetic import _ntuple
+from .winograd import conv2d_winograd
+
+# "auto" picks per call (see _choose_backend); "im2col" / "winograd" force one (benchmarks)
+BACKEND = "auto"
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "conv_nd", "conv_transpose_nd"]
+
+
+def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
+    """im2col + one GEMM per group; any stride, padding, dilation, groups and rank.
+
+    Windows are gathered channels-last, ``(N*L, prod(k)*C_in/G)``, so each copied run
+    is ``C_in/G`` contiguous numbers; the weight is reordered to match.
+    """
+    N, C_in, *S = x.shape
+    d, C_out, G = len(S), weight.shape[0], groups
+    flat = [0, 0] + [p for pair in reversed(padding) for p in pair]  # channels stay unpadded
+    cols = F.pad(x.movedim(1, -1), flat)  # (N, *S_pad, C_in), padded channels-last in one copy
+    for i, (k, s, dl) in enumerate(zip(weight.shape[2:], stride, dilation)):
+        cols = cols.unfold(1 + i, dl * (k - 1) + 1, s)  # (N, *O, C_in, *K_eff) when done
+    cols = cols[(Ellipsis, *(slice(None, None, dl) for dl in dilation))]  # (N, *O, C_in, *K)
+    O = cols.shape[1:1 + d]
+    cols = cols.unflatten(1 + d, (G, C_in // G))  # (N, *O, G, C_in/G, *K)
+    cols = cols.permute(1 + d, 0, *range(1, 1 + d), *range(3 + d, 3 + 2 * d), 2 + d)
+    cols = cols.reshape(G, N * math.prod(O), weight[0].numel())  # copy: (G, N*L, K*C_g)
+    w = weight.reshape(G, C_out // G, C_in // G, -1).permute(0, 3, 2, 1)  # (G, K, C_in/G, C_og)
+    w = w.reshape(G, cols.shape[2], C_out // G)  # (G, prod(K)*C_in/G, C_out/G)
+    if G == 1:  # (N*L, K) @ (K, C_out) -> (N*L, C_out), bias added by the GEMM
+        out = cols[0] @ w[0] if bias is None else torch.addmm(bias, cols[0], w[0])
+        return out.view(N, *O, C_out).movedim(-1, 1).contiguous()
+    out = torch.bmm(cols, w)  # (G, N*L, K) @ (G, K, C_og) -> (G, N*L, C_og)
+    out = out.view(G, N, *O, C_out // G).movedim(0, -2).reshape(N, *O, C_out)
+    out = out.movedim(-1, 1).contiguous()  # (N, C_out, *O)
+    return out if bias is None else out + bias.reshape(-1, *[1] * d)
+
+
+def _choose_backend(x, weight, stride, padding, dilation, groups) -> str:
+    """Like ATen's ``select_conv_backend``, on measurements (``benchmarks/functional.py``).
+
+    Winograd's F(2x2, 3x3) does 2.25x fewer multiplications than im2col; its GEMMs are
+    short (``C_in`` deep), so it only pays with enough input channels. im2col does
+    everything else.
+    """
+    if not _winograd_applies(weight, stride, padding, dilation, groups):
+        return "im2col"
+    if BACKEND != "auto":  # forced, e.g. by the benchmark
+        return BACKEND
+    many_channels = weight.shape[1] >= 64  # where it measured faster (ResNet-18 layers, CPU)
+    return "winograd" if many_channels and x.dtype == torch.float32 else "im2col"
+
+
+def _winograd_applies(weight, stride, padding, dilation, groups) -> bool:
+    return (weight.dim() == 4 and tuple(weight.shape[2:]) == (3, 3) and set(stride) == {1}
+            and set(dilation) == {1} and groups == 1 and all(a == b for a, b in padding)
+            and weight.is_floating_point())
+
+
+def conv_nd(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, dims=2):
+    """``conv{dims}d``: checks, a backend choice, and the unbatched case.
+
+    Shape:
+        - Input: :math:`(N, C_{in}, *S_{in})` or :math:`(C_{in}, *S_{in})`
+        - Weight: :math:`(C_{out}, C_{in}/G, *k)`
+        - Output: :math:`(N, C_{out}, *S_{out})` or :math:`(C_{out}, *S_{out})`
+    """
+    if _is_complex32(input, weight, bias):  # no complex32 GEMM on the CPU: go via complex64
+        return conv_nd(*_upcast(input, weight, bias), stride, padding, dilation, groups,
+                       dims).to(torch.complex32)
+    args = parse_conv_args(input, weight, bias, stride, padding, dilation, groups, dims=dims)
+    x, stride, pads = args.input, args.stride, args.padding
+    if _choose_backend(x, weight, stride, pads, args.dilation, args.groups) == "winograd":
+        out = conv2d_winograd(x, weight, bias, 1, [a for a, _ in pads]).contiguous()
+    else:
+        out = _conv_im2col(x, weight, bias, stride, pads, args.dilation, args.groups)
+    return out.squeeze(0) if args.unbatched else out
+
+
+def _is_complex32(*tensors) -> bool:
+    return all(isinstance(t, torch.Tensor) and t.dtype == torch.complex32
+               for t in tensors if t is not None)
+
+
+def _upcast(*tensors):
+    return [None if t is None else t.to(torch.complex64) for t in tensors]
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Drop-in for ``torch.nn.functional.conv1d``: input ``(N, C_in, L)`` or ``(C_in, L)``."""
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, dims=1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Drop-in for ``torch.nn.functional.conv2d``: input ``(N, C_in, H, W)`` or ``(C_in, H, W)``."""
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, dims=2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Drop-in for ``torch.nn.functional.conv3d``: input ``(N, C_in, D, H, W)`` or unbatched."""
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, dims=3)
+
+
+def _parse_transpose_args(input, weight, bias, stride, padding, output_padding, groups,
+                          dilation, dims):
+    """The checks of ``conv_transpose{dims}d``, with PyTorch's exception types and messages."""
+    op = f"conv_transpose{dims}d"
+    for name, value in (("stride", stride), ("padding", padding),
+                        ("output_padding", output_padding), ("dilation", dilation)):
+        if isinstance(value, (str, float)):
+            raise TypeError(f"{op}(): argument '{name}' must be tuple of ints, "
+                            f"not {type(value).__name__}")
+    if not isinstance(input, torch.Tensor) or not isinstance(weight, torch.Tensor):
+        raise TypeError(f"{op}(): input and weight must be Tensors")
+    if input.dim() not in (dims + 1, dims + 2):
+        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input "
+                           f"to {op}, but got input of size: {list(input.shape)}")
+    if weight.dim() != dims + 2:
+        raise RuntimeError(f"Expected {dims + 2}D weight (C_in, C_out/groups, *kernel_size) "
+                           f"for {op}, but got weight of size: {list(weight.shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise TypeError(f"groups must be an int, but got groups={groups!r}")
+    stride, padding = _ntuple(stride, dims, "stride"), _ntuple(padding, dims, "padding")
+    output_padding = _ntuple(output_padding, dims, "output_padding")
+    dilation = _ntuple(dilation, dims, "dilation")
+    for name, value in (("stride", stride), ("padding", padding),
+                        ("output_padding", output_padding), ("dilation", dilation)):
+        _check_ints(name, value)
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(op_ >= s and op_ >= d for op_, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, "
+                           f"but got output_padding={list(output_padding)}, "
+                           f"stride={list(stride)}, dilation={list(dilation)}")
+    return stride, padding, output_padding, dilation
+
+
+def _check_transpose_shapes(x, weight, bias, stride, padding, output_padding, groups,
+                            dilation):
+    """Channel, bias, dtype and output-size checks on a batched ``x``."""
+    C_in, kernel = weight.shape[0], weight.shape[2:]
+    if C_in == 0 or C_in % groups != 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} and at least 1 at dimension 0, but got weight of size "
+                           f"{list(weight.shape)} instead")
+    if x.shape[1] != C_in:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {C_in} channels, but got "
+                           f"{x.shape[1]} channels instead")
+    C_out = weight.shape[1] * groups
+    if bias is not None and (not isinstance(bias, torch.Tensor) or bias.dim() != 1
+                             or bias.shape[0] != C_out):
+        size = list(bias.shape) if isinstance(bias, torch.Tensor) else bias
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"bias to be 1-dimensional with {C_out} elements, but got bias of "
+                           f"size {size} instead")
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
+        raise RuntimeError(f"expected input, weight and bias to have the same dtype, but got "
+                           f"{x.dtype}, {weight.dtype} and "
+                           f"{None if bias is None else bias.dtype}")
+    out = [(i - 1) * s - 2 * p + dl * (k - 1) + op + 1 for i, k, s, p, op, dl in
+           zip(x.shape[2:], kernel, stride, padding, output_padding, dilation)]
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"Given input size per channel: "
+                           f"({' x '.join(map(str, x.shape[2:]))}). Calculated output size "
+                           f"per channel: ({' x '.join(map(str, out))}). Output size is too small")
+
+
+def conv_transpose_nd(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                      groups=1, dilation=1, dims=2):
+    """``conv_transpose{dims}d`` as a stride-1 convolution of a zero-stuffed input.
+
+    Insert ``s - 1`` zeros between input samples, pad each side by
+    ``d (k - 1) - p`` (plus ``output_padding`` after; a negative pad crops), then
+    convolve with the kernel flipped in space and with in/out channels swapped per group.
+
+    Shape:
+        - Input: :math:`(N, C_{in}, *S_{in})` or :math:`(C_{in}, *S_{in})`
+        - Weight: :math:`(C_{in}, C_{out}/G, *k)`
+        - Output: :math:`S_{out} = (S_{in} - 1) s - 2p + d (k - 1) + \\text{output\\_padding} + 1`
+    """
+    if _is_complex32(input, weight, bias):  # no complex32 GEMM on the CPU: go via complex64
+        return conv_transpose_nd(*_upcast(input, weight, bias), stride, padding, output_padding,
+                                 groups, dilation, dims).to(torch.complex32)
+    stride, padding, output_padding, dilation = _parse_transpose_args(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, dims)
+    unbatched = input.dim() == dims + 1
+    x = input.unsqueeze(0) if unbatched else input  # (N, C_in, *S_in)
+    _check_transpose_shapes(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    N, C_in, *S = x.shape
+    kernel = weight.shape[2:]
+    if any(s > 1 for s in stride):  # zero-stuffing: (N, C_in, *((S - 1) s + 1))
+        stuffed = x.new_zeros(N, C_in, *[(i - 1) * s + 1 for i, s in zip(S, stride)])
+        stuffed[(slice(None), slice(None), *(slice(None, None, s) for s in stride))] = x
+        x = stuffed
+    pads = [(dl * (k - 1) - p, dl * (k - 1) - p + op)
+            for k, p, op, dl in zip(kernel, padding, output_padding, dilation)]
+    x = torch.nn.functional.pad(x, [q for pair in reversed(pads) for q in pair])
+    # (C_in, C_out/G, *k) -> (G, C_in/G, C_out/G, *k) -> (C_out, C_in/G, *k), flipped
+    w = weight.reshape(groups, C_in // groups, *weight.shape[1:]).transpose(1, 2)
+    w = w.reshape(-1, C_in // groups, *kernel).flip(list(range(2, 2 + dims)))
+    out = conv_nd(x, w, bias, 1, 0, dilation, groups, dims=dims)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """Drop-in for ``torch.nn.functional.conv_transpose1d``."""
+    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, dims=1)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """Drop-in for ``torch.nn.functional.conv_transpose2d``."""
+    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, dims=2)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """Drop-in for ``torch.nn.functional.conv_transpose3d``."""
+    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, dims=3)
