@@ -1,0 +1,104 @@
+"""Chapter 8 exercises: accuracy, forward hooks, parameter counts of a small CNN."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .core import Case, Exercise, register
+
+
+def _small_cnn(seed: int, C1: int = 4, C2: int = 6, bias: bool = True) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, C1, 3, padding=1, bias=bias), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(C1, C2, 3, bias=bias), nn.ReLU(),
+        nn.Flatten(), nn.Linear(C2 * 2 * 2, 10))
+
+
+# --- 1. accuracy from logits -------------------------------------------------------------
+
+def _accuracy_solution(logits, labels):
+    return (logits.argmax(dim=1) == labels).float().mean().item()  # (N, classes) -> (N,)
+
+
+def _accuracy_cases():
+    gen = torch.Generator().manual_seed(8)
+    cases = []
+    for name, N, K in [("10 classes, 7 examples", 7, 10), ("3 classes, 12 examples", 12, 3),
+                       ("more classes than examples", 4, 10)]:
+        logits = torch.randn(N, K, generator=gen)
+        labels = torch.randint(K, (N,), generator=gen)
+        labels[: N // 2] = logits[: N // 2].argmax(1)  # make about half of them right
+        cases.append(Case(name, (logits, labels), expected=_accuracy_solution(logits, labels),
+                          hint="the predicted class is the argmax over the classes (dim=1)"))
+    return cases
+
+
+register(Exercise(
+    id="ch08_accuracy", chapter=8, title="Accuracy from logits",
+    prompt="Write accuracy(logits, labels): logits (N, K) scores for K classes, labels (N,) "
+           "class indices; return the fraction of rows whose highest score is at the label "
+           "(a Python float in [0, 1]).",
+    solution=_accuracy_solution, cases=_accuracy_cases,
+    hint="(logits.argmax(dim=1) == labels) is a boolean tensor; its mean is the accuracy"))
+
+
+# --- 2. feature maps with forward hooks ----------------------------------------------------
+
+def _conv_outputs_solution(model, x):
+    outputs = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: outputs.append(out.detach()))
+             for m in model.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return outputs
+
+
+def _conv_outputs_cases():
+    cases = []
+    for name, seed, N in [("one digit", 0, 1), ("a batch of 3", 1, 3)]:
+        model = _small_cnn(seed)
+        x = torch.randn(N, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
+        cases.append(Case(name, (model, x), expected=_conv_outputs_solution(model, x),
+                          hint="hook every nn.Conv2d (model.modules()) and keep its *output*, "
+                               "in the order the forward pass reaches them"))
+    return cases
+
+
+register(Exercise(
+    id="ch08_conv_outputs", chapter=8, title="Catch every feature map with forward hooks",
+    prompt="Write conv_outputs(model, x) that runs model(x) once and returns the list of the "
+           "outputs of every nn.Conv2d layer, in forward order (tensors (N, C_out, H, W)). "
+           "Remove your hooks before returning.",
+    solution=_conv_outputs_solution, cases=_conv_outputs_cases,
+    hint="module.register_forward_hook(fn) calls fn(module, inputs, output) after forward; "
+         "it returns a handle whose .remove() takes the hook off"))
+
+
+# --- 3. counting a CNN's parameters -------------------------------------------------------
+
+def _count_solution(model):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _count_cases():
+    frozen = _small_cnn(2)
+    frozen[0].weight.requires_grad_(False)
+    return [Case("small CNN", (_small_cnn(0),), expected=_count_solution(_small_cnn(0)),
+                 hint="a conv layer has C_out*C_in*kH*kW weights plus C_out biases"),
+            Case("no biases", (_small_cnn(1, 5, 7, bias=False),),
+                 expected=_count_solution(_small_cnn(1, 5, 7, bias=False))),
+            Case("first layer frozen", (frozen,), expected=_count_solution(frozen),
+                 hint="count only parameters with requires_grad=True")]
+
+
+register(Exercise(
+    id="ch08_count_parameters", chapter=8, title="Count the trainable parameters",
+    prompt="Write count_parameters(model) returning the number of trainable numbers in a "
+           "model: every parameter with requires_grad=True, weights and biases alike (an int).",
+    solution=_count_solution, cases=_count_cases,
+    hint="model.parameters() yields every weight and bias; .numel() counts one tensor"))

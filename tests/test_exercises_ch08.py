@@ -1,0 +1,83 @@
+"""Chapter 8 exercises: the solutions pass; plausible wrong answers are rejected, and
+the verdict names the case that catches them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from convlab.exercises import EXERCISES
+
+CH08 = ["ch08_accuracy", "ch08_conv_outputs", "ch08_count_parameters"]
+
+
+@pytest.mark.parametrize("exercise_id", CH08)
+def test_solution_passes(exercise_id):
+    exercise = EXERCISES[exercise_id]
+    assert exercise.chapter == 8 and exercise.prompt and exercise.title
+    result = exercise.check(exercise.solution, verbose=False)
+    assert result, result.message
+
+
+def rejected(exercise_id, fn, case_fragment):
+    result = EXERCISES[exercise_id].check(fn, verbose=False)
+    assert not result, f"{exercise_id}: a wrong answer passed"
+    assert case_fragment in result.case, result.message
+    assert f"case '{result.case}'" in result.message
+    return result
+
+
+def test_accuracy_rejects_argmax_over_the_batch():
+    rejected("ch08_accuracy", lambda logits, labels:
+             (logits.argmax(0)[: len(labels)] == labels[: logits.shape[1]]).float().mean().item(),
+             "10 classes")
+
+
+def test_accuracy_rejects_a_count_instead_of_a_fraction():
+    result = rejected("ch08_accuracy",
+                      lambda logits, labels: int((logits.argmax(1) == labels).sum()), "10 classes")
+    assert "expected" in result.message
+
+
+def test_accuracy_stub_that_raises_is_reported():
+    def stub(logits, labels):
+        raise NotImplementedError("todo")
+    result = rejected("ch08_accuracy", stub, "10 classes")
+    assert "NotImplementedError" in result.message
+
+
+def test_conv_outputs_rejects_inputs_instead_of_outputs():
+    def inputs(model, x):
+        got = []
+        hooks = [m.register_forward_hook(lambda mod, inp, out: got.append(inp[0]))
+                 for m in model.modules() if isinstance(m, nn.Conv2d)]
+        model(x)
+        for h in hooks:
+            h.remove()
+        return got
+    rejected("ch08_conv_outputs", inputs, "one digit")
+
+
+def test_conv_outputs_rejects_only_the_last_layer():
+    sol = EXERCISES["ch08_conv_outputs"].solution
+    rejected("ch08_conv_outputs", lambda model, x: sol(model, x)[-1:], "one digit")
+
+
+def test_conv_outputs_solution_removes_its_hooks():
+    sol = EXERCISES["ch08_conv_outputs"].solution
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 3, 3))
+    outs = sol(model, torch.randn(1, 1, 8, 8))
+    assert [tuple(o.shape) for o in outs] == [(1, 2, 6, 6), (1, 3, 4, 4)]
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_count_rejects_weights_only():
+    rejected("ch08_count_parameters",
+             lambda model: sum(p.numel() for n, p in model.named_parameters() if "weight" in n),
+             "small CNN")
+
+
+def test_count_rejects_counting_frozen_parameters():
+    rejected("ch08_count_parameters", lambda model: sum(p.numel() for p in model.parameters()),
+             "frozen")
