@@ -81,8 +81,11 @@ test-colab: venv $(COLAB_STAMP)
 	PYDEVD_DISABLE_FILE_VALIDATION=1 $(COLAB_BIN)/python -m pytest --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=300 -p no:cacheprovider -q $(COLAB_CHAPTER)
 
+## bench: the performance benchmarks (results and tables in benchmarks/results/)
 bench: venv
 	$(BIN)/python benchmarks/ladder.py
+	$(BIN)/python benchmarks/backward.py
+	$(BIN)/python benchmarks/functional.py
 
 clean:
 	rm -rf _build

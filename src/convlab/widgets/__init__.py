@@ -6,7 +6,25 @@ it by setting control values. Every explorer has a static twin for the website
 """
 
 from ._base import Explorer, figure_to_png
+from .conv_arithmetic import (
+    conv_arithmetic_animation,
+    conv_arithmetic_explorer,
+    conv_arithmetic_static_explorer,
+    render_conv_arithmetic,
+)
+from .groups import groups_explorer, groups_static_explorer, render_groups
 from .kernel_explorer import kernel_explorer, kernel_static_explorer, render_kernel
+from .ladder import ladder_explorer, ladder_static_explorer, render_ladder
+from .transposed import (
+    render_zero_insertion,
+    zero_insertion_explorer,
+    zero_insertion_static_explorer,
+)
 
 __all__ = ["Explorer", "figure_to_png", "kernel_explorer", "kernel_static_explorer",
-           "render_kernel"]
+           "render_kernel", "render_zero_insertion", "zero_insertion_explorer",
+           "zero_insertion_static_explorer",
+           "conv_arithmetic_animation", "conv_arithmetic_explorer",
+           "conv_arithmetic_static_explorer", "render_conv_arithmetic",
+           "groups_explorer", "groups_static_explorer", "render_groups",
+           "ladder_explorer", "ladder_static_explorer", "render_ladder"]

@@ -1,0 +1,48 @@
+"""The ladder benchmark runs on the tiny shape list and writes its table, JSON and plot.
+
+No timing assertions: timings live in the benchmark's saved results, not in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import convlab
+from convlab.ladder import RESNET18, best_rung, markdown_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_script_runs_on_tiny_shapes(tmp_path):
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ladder.py"), "--quick",
+                          "--device", "cpu", "--threads", "1", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    results = json.loads((tmp_path / "ladder_cpu.json").read_text())
+    assert results["shapes"] == "tiny" and results["rungs"] == list(convlab.IMPLEMENTATIONS)
+    assert results["sgemm_gflops"] > 0
+    for layer in results["layers"]:
+        ref = layer["rungs"]["F.conv2d"]
+        assert ref["ratio"] == 1.0 and ref["seconds"] > 0
+        for name in convlab.IMPLEMENTATIONS:
+            r = layer["rungs"][name]
+            assert "skipped" in r or {"seconds", "ratio", "gflops", "peak_mib"} <= set(r)
+    assert "skipped" in results["layers"][0]["rungs"]["winograd"]  # 5x5/2 is not Winograd's
+    table = (tmp_path / "ladder_cpu.md").read_text()
+    assert table.startswith("| layer |") and "Best rung vs F.conv2d" in table
+    assert (tmp_path / "ladder_cpu.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_resnet18_layers_are_the_distinct_convs():
+    assert len(RESNET18) == 11 and RESNET18[0] == ("conv1 7x7/2", 3, 64, 224, 7, 2, 3)
+
+
+def test_saved_results_are_well_formed():
+    path = ROOT / "benchmarks" / "results" / "ladder_cpu.json"
+    results = json.loads(path.read_text())
+    assert [layer["layer"] for layer in results["layers"]] == [r[0] for r in RESNET18]
+    assert markdown_table(results).count("\n|") == len(RESNET18) + 1
+    assert all(best_rung(layer)[0] in convlab.IMPLEMENTATIONS for layer in results["layers"])
