@@ -31,6 +31,9 @@ matplotlib.use("Agg")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUDGET_MS = float(os.environ.get("CONVLAB_REDRAW_BUDGET_MS", "1000"))
+# Explorers whose redraw *is* a measurement (the ladder times every rung on the reader's
+# machine): their redraw time is reported, never bounded.
+MEASURES_BY_DESIGN = {"ladder_explorer"}
 MAJOR = int(ipywidgets.__version__.split(".")[0])
 REPORT = ROOT / "_build" / ("widget_perf.json" if MAJOR >= 8 else
                             f"widget_perf_ipywidgets{MAJOR}.json")
@@ -117,4 +120,6 @@ def test_sweep_every_control(name):
     print(f"\n{name}: {len(times)} redraws, median {median:.0f} ms, max {max(times):.0f} ms "
           f"(target < 100 ms), ipywidgets {ipywidgets.__version__}")
     assert not problems, f"{name}: " + "; ".join(problems)
+    if name in MEASURES_BY_DESIGN:
+        return
     assert median < BUDGET_MS, f"{name}: median redraw {median:.0f} ms > {BUDGET_MS:.0f} ms"
