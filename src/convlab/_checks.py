@@ -40,6 +40,29 @@ def _check_ints(name: str, values: tuple) -> None:
             raise TypeError(f"{name} must be an int or a tuple of ints, but got {name}={values!r}")
 
 
+def check_ranges(stride: tuple, dilation: tuple, groups: int, padding: tuple | None = None,
+                 output_padding: tuple | None = None) -> None:
+    """The range checks ATen applies to a convolution's integer arguments (any rank,
+    transposed or not), with PyTorch's ``RuntimeError`` messages. ``padding=None``: a
+    padding string, checked elsewhere; ``output_padding`` only for transposed ones."""
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    if padding is not None and any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if output_padding is None:
+        return
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, "
+                           f"but got output_padding={list(output_padding)}, "
+                           f"stride={list(stride)}, dilation={list(dilation)}")
+
+
 def parse_conv_args(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                     dims: int = 2) -> ConvArgs:
     """Check a ``conv{dims}d`` call like PyTorch does and return it in normal form.
@@ -68,12 +91,7 @@ def parse_conv_args(input, weight, bias=None, stride=1, padding=0, dilation=1, g
     dilation = _ntuple(dilation, dims, "dilation")
     _check_ints("stride", stride)
     _check_ints("dilation", dilation)
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    check_ranges(stride, dilation, groups)
 
     kernel_size = tuple(weight.shape[2:])
     if any(k <= 0 for k in kernel_size):
@@ -91,8 +109,7 @@ def parse_conv_args(input, weight, bias=None, stride=1, padding=0, dilation=1, g
     else:
         padding = _ntuple(padding, dims, "padding")
         _check_ints("padding", padding)
-        if any(p < 0 for p in padding):
-            raise RuntimeError("negative padding is not supported")
+        check_ranges(stride, dilation, groups, padding)
         pads = tuple((p, p) for p in padding)
 
     unbatched = input.dim() == dims + 1

@@ -27,7 +27,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._checks import _check_ints, parse_conv_args
+from ._checks import _check_ints, check_ranges, parse_conv_args
 from .arithmetic import _ntuple
 from .winograd import conv2d_winograd
 
@@ -156,20 +156,7 @@ def _parse_transpose_args(input, weight, bias, stride, padding, output_padding, 
     for name, value in (("stride", stride), ("padding", padding),
                         ("output_padding", output_padding), ("dilation", dilation)):
         _check_ints(name, value)
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
-    if any(p < 0 for p in padding):
-        raise RuntimeError("negative padding is not supported")
-    if any(p < 0 for p in output_padding):
-        raise RuntimeError("negative output_padding is not supported")
-    if any(op_ >= s and op_ >= d for op_, s, d in zip(output_padding, stride, dilation)):
-        raise RuntimeError(f"output padding must be smaller than either stride or dilation, "
-                           f"but got output_padding={list(output_padding)}, "
-                           f"stride={list(stride)}, dilation={list(dilation)}")
+    check_ranges(stride, dilation, groups, padding, output_padding)
     return stride, padding, output_padding, dilation
 
 

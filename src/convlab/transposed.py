@@ -26,7 +26,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ._checks import _check_ints
+from ._checks import _check_ints, check_ranges
 from .arithmetic import _ntuple
 
 
@@ -107,20 +107,7 @@ def parse_conv_transpose_args(input, weight, bias=None, stride=1, padding=0, out
     stride, padding = _tuple_arg(stride, "stride"), _tuple_arg(padding, "padding")
     output_padding = _tuple_arg(output_padding, "output_padding")
     dilation = _tuple_arg(dilation, "dilation")
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
-    if any(p < 0 for p in padding):
-        raise RuntimeError("negative padding is not supported")
-    if any(p < 0 for p in output_padding):
-        raise RuntimeError("negative output_padding is not supported")
-    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
-        raise RuntimeError(f"output padding must be smaller than either stride or dilation, "
-                           f"but got output_padding={list(output_padding)}, "
-                           f"stride={list(stride)}, dilation={list(dilation)}")
+    check_ranges(stride, dilation, groups, padding, output_padding)
     unbatched = input.dim() == 3
     x = input.unsqueeze(0) if unbatched else input  # (N, C_in, H_in, W_in)
     _check_channels(x, weight, bias, groups)
