@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from exercise_helpers import assert_solution_passes, rejected
 
 from convlab.exercises import EXERCISES
 
@@ -16,18 +17,8 @@ CH02 = ["correlate2d", "output_size", "same_padding", "conv2d_naive"]
 
 @pytest.mark.parametrize("exercise_id", CH02)
 def test_solution_passes(exercise_id):
-    exercise = EXERCISES[exercise_id]
-    assert exercise.chapter == 2 and exercise.prompt
-    result = exercise.check(exercise.solution, verbose=False)
-    assert result, result.message
+    assert_solution_passes(exercise_id, chapter=2)
 
-
-def rejected(exercise_id, fn, case_fragment):
-    result = EXERCISES[exercise_id].check(fn, verbose=False)
-    assert not result, f"{exercise_id}: a wrong answer passed"
-    assert case_fragment in result.case, result.message
-    assert f"case '{result.case}'" in result.message
-    return result
 
 
 # --- correlate2d --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from exercise_helpers import assert_solution_passes, rejected
 
 from convlab import conv2d_naive
 from convlab.exercises import EXERCISES
@@ -14,18 +15,8 @@ CH03 = ["conv2d_multichannel", "conv1x1_as_matmul", "grouped_conv2d", "conv2d_pa
 
 @pytest.mark.parametrize("exercise_id", CH03)
 def test_solution_passes(exercise_id):
-    exercise = EXERCISES[exercise_id]
-    assert exercise.chapter == 3 and exercise.prompt
-    result = exercise.check(exercise.solution, verbose=False)
-    assert result, result.message
+    assert_solution_passes(exercise_id, chapter=3)
 
-
-def rejected(exercise_id, fn, case_fragment):
-    result = EXERCISES[exercise_id].check(fn, verbose=False)
-    assert not result, f"{exercise_id}: a wrong answer passed"
-    assert case_fragment in result.case, result.message
-    assert f"case '{result.case}'" in result.message
-    return result
 
 
 def test_multichannel_rejects_forgotten_bias():

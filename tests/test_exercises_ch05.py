@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from exercise_helpers import assert_solution_passes, rejected
 
 from convlab.exercises import EXERCISES
 
@@ -13,18 +14,8 @@ CH05 = ["grad_bias", "grad_input_stride2", "grad_weight"]
 
 @pytest.mark.parametrize("exercise_id", CH05)
 def test_solution_passes(exercise_id):
-    exercise = EXERCISES[exercise_id]
-    assert exercise.chapter == 5 and exercise.prompt
-    result = exercise.check(exercise.solution, verbose=False)
-    assert result, result.message
+    assert_solution_passes(exercise_id, chapter=5)
 
-
-def rejected(exercise_id, fn, case_fragment):
-    result = EXERCISES[exercise_id].check(fn, verbose=False)
-    assert not result, f"{exercise_id}: a wrong answer passed"
-    assert case_fragment in result.case, result.message
-    assert f"case '{result.case}'" in result.message
-    return result
 
 
 def test_grad_bias_rejects_keeping_the_spatial_axes():

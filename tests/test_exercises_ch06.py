@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from exercise_helpers import assert_solution_passes, rejected
 
 from convlab.exercises import EXERCISES
 
@@ -14,18 +15,8 @@ CH06 = ["conv_transpose_output_size", "zero_insert", "output_padding_for_size",
 
 @pytest.mark.parametrize("exercise_id", CH06)
 def test_solution_passes(exercise_id):
-    exercise = EXERCISES[exercise_id]
-    assert exercise.chapter == 6 and exercise.prompt
-    result = exercise.check(exercise.solution, verbose=False)
-    assert result, result.message
+    assert_solution_passes(exercise_id, chapter=6)
 
-
-def rejected(exercise_id, fn, case_fragment):
-    result = EXERCISES[exercise_id].check(fn, verbose=False)
-    assert not result, f"{exercise_id}: a wrong answer passed"
-    assert case_fragment in result.case, result.message
-    assert f"case '{result.case}'" in result.message
-    return result
 
 
 def test_output_size_rejects_forgetting_output_padding():

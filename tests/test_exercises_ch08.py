@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from exercise_helpers import assert_solution_passes, rejected
 from torch import nn
 
 from convlab.exercises import EXERCISES
@@ -14,18 +15,8 @@ CH08 = ["ch08_accuracy", "ch08_conv_outputs", "ch08_count_parameters"]
 
 @pytest.mark.parametrize("exercise_id", CH08)
 def test_solution_passes(exercise_id):
-    exercise = EXERCISES[exercise_id]
-    assert exercise.chapter == 8 and exercise.prompt and exercise.title
-    result = exercise.check(exercise.solution, verbose=False)
-    assert result, result.message
+    assert_solution_passes(exercise_id, chapter=8)
 
-
-def rejected(exercise_id, fn, case_fragment):
-    result = EXERCISES[exercise_id].check(fn, verbose=False)
-    assert not result, f"{exercise_id}: a wrong answer passed"
-    assert case_fragment in result.case, result.message
-    assert f"case '{result.case}'" in result.message
-    return result
 
 
 def test_accuracy_rejects_argmax_over_the_batch():
