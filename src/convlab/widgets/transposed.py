@@ -38,10 +38,13 @@ def zero_insertion_grid(input_size: int, stride: int, padding: int, kernel_size:
 def _draw_grid(ax, codes, labels=None, title=""):
     ax.imshow(codes.numpy(), cmap=COLORS, vmin=0, vmax=2)
     n_rows, n_cols = codes.shape
-    ax.set_xticks([x - 0.5 for x in range(n_cols + 1)], minor=True)
-    ax.set_yticks([y - 0.5 for y in range(n_rows + 1)], minor=True)
-    ax.grid(which="minor", color="#999999", linewidth=0.6)
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    # cell borders as two line collections: a minor tick per line costs ~5 ms each
+    ax.hlines([y - 0.5 for y in range(n_rows + 1)], -0.5, n_cols - 0.5, color="#999999",
+              linewidth=0.6)
+    ax.vlines([x - 0.5 for x in range(n_cols + 1)], -0.5, n_rows - 0.5, color="#999999",
+              linewidth=0.6)
+    ax.set_xticks([])
+    ax.set_yticks([])
     for (r, c), text in (labels or {}).items():
         ax.text(c, r, text, ha="center", va="center", color="white", fontsize=8)
     ax.set_title(title, fontsize=9)
