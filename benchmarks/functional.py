@@ -48,7 +48,7 @@ def _time(fn, repeats: int) -> float:
     return min(times)
 
 
-BACKENDS = ("auto", "winograd", "im2col")
+BACKENDS = ("auto", *functional.BACKENDS)  # "auto" is what conv2d does
 
 
 def _ours(backend, *args):
@@ -60,10 +60,13 @@ def _ours(backend, *args):
 
 
 def bench_layer(C_in, C_out, k, stride, padding, H, batch, repeats):
-    """Median seconds of torch and of each convlab backend (interleaved rounds), max |diff|."""
+    """Best seconds of torch and of each convlab backend (interleaved rounds), max |diff|,
+    and the backend that ``conv2d`` picks."""
     x = torch.randn(batch, C_in, H, H)
     w = torch.randn(C_out, C_in, k, k) / (C_in * k * k) ** 0.5
     b = torch.randn(C_out)
+    pads = ((padding, padding), (padding, padding))
+    chosen = functional._choose_backend(x, w, (stride, stride), pads, (1, 1), 1)
     with torch.no_grad():
         ref = F.conv2d(x, w, b, stride, padding)
         err = max((ref - _ours(n, x, w, b, stride, padding)).abs().max().item() for n in BACKENDS)
@@ -72,7 +75,7 @@ def bench_layer(C_in, C_out, k, stride, padding, H, batch, repeats):
             times["torch"].append(_time(lambda: F.conv2d(x, w, b, stride, padding), 1))
             for n in BACKENDS:
                 times[n].append(_time(lambda n=n: _ours(n, x, w, b, stride, padding), 1))
-    return {name: min(t) for name, t in times.items()}, err  # min: least disturbed by load
+    return {name: min(t) for name, t in times.items()}, err, chosen  # min: least disturbed
 
 
 def main():
@@ -87,16 +90,18 @@ def main():
     torch.manual_seed(0)
     rows, ratios = [], []
     for name, C_in, C_out, k, s, p, H, count in RESNET18_LAYERS:
-        t, err = bench_layer(C_in, C_out, k, s, p, H, args.batch, args.repeats)
+        t, err, chosen = bench_layer(C_in, C_out, k, s, p, H, args.batch, args.repeats)
         ratio = t["auto"] / t["torch"]
         ratios += [ratio] * count
         rows.append(dict(layer=name, C_in=C_in, C_out=C_out, kernel=k, stride=s, padding=p,
                          H_in=H, count=count, torch_ms=1e3 * t["torch"],
-                         convlab_ms=1e3 * t["auto"], winograd_ms=1e3 * t["winograd"],
-                         im2col_ms=1e3 * t["im2col"], ratio=ratio, max_abs_diff=err))
+                         convlab_ms=1e3 * t["auto"], ratio=ratio, max_abs_diff=err,
+                         backend=chosen,
+                         **{f"{n}_ms": 1e3 * t[n] for n in functional.BACKENDS}))
+        forced = ", ".join(f"{n} {1e3 * t[n]:6.2f}" for n in functional.BACKENDS)
         print(f"{name:22s} torch {1e3 * t['torch']:7.2f} ms  convlab {1e3 * t['auto']:7.2f} ms "
-              f"(winograd {1e3 * t['winograd']:7.2f}, im2col {1e3 * t['im2col']:7.2f})  "
-              f"ratio {ratio:5.2f}  max|diff| {err:.1e}", flush=True)
+              f"({rows[-1]['backend']}; forced: {forced})  ratio {ratio:5.2f}  "
+              f"max|diff| {err:.1e}", flush=True)
     median = statistics.median(ratios)
     print(f"median ratio over ResNet-18's 20 conv layers: {median:.2f}")
     meta = dict(torch=torch.__version__, threads=torch.get_num_threads(), batch=args.batch,
@@ -107,12 +112,13 @@ def main():
                                                         median_ratio=median), indent=2))
     lines = [f"# convlab.functional.conv2d vs F.conv2d (ResNet-18, batch {args.batch}, float32, "
              f"CPU, {meta['threads']} threads, torch {meta['torch']})", "",
-             "| layer | C_in | C_out | k | s | H_in | torch ms | convlab ms | (winograd | im2col) "
-             "| ratio |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| layer | C_in | C_out | k | s | H_in | torch ms | convlab ms | backend | "
+             + " | ".join(f"{n} ms" for n in functional.BACKENDS) + " | ratio |",
+             "|" + " --- |" * (10 + len(functional.BACKENDS))]
     lines += [f"| {r['layer']} | {r['C_in']} | {r['C_out']} | {r['kernel']} | {r['stride']} | "
-              f"{r['H_in']} | {r['torch_ms']:.2f} | {r['convlab_ms']:.2f} | "
-              f"{r['winograd_ms']:.2f} "
-              f"| {r['im2col_ms']:.2f} | {r['ratio']:.2f} |" for r in rows]
+              f"{r['H_in']} | {r['torch_ms']:.2f} | {r['convlab_ms']:.2f} | {r['backend']} | "
+              + " | ".join(f"{r[n + '_ms']:.2f}" for n in functional.BACKENDS)
+              + f" | {r['ratio']:.2f} |" for r in rows]
     lines += ["", f"Median ratio over the 20 conv layers: **{median:.2f}**", ""]
     out.with_suffix(".md").write_text("\n".join(lines))
 

@@ -79,7 +79,7 @@ def test_conv_transpose_matches_torch(config):
            x, w, bias, kwargs)
 
 
-@pytest.mark.parametrize("backend", ["winograd", "im2col"])
+@pytest.mark.parametrize("backend", functional.BACKENDS)
 def test_both_backends_agree_with_torch(backend, monkeypatch):
     monkeypatch.setattr(functional, "BACKEND", backend)
     x, w = torch.randn(2, 4, 9, 8, dtype=torch.float64), torch.randn(6, 2, 3, 2,
@@ -102,8 +102,9 @@ def test_both_backends_agree_with_torch(backend, monkeypatch):
 
 
 def test_float32_resnet_layers_and_complex():
-    for C in (16, 128):  # the second one goes to Winograd
-        x, w = torch.randn(2, C, 14, 14), torch.randn(32, C, 3, 3) / C ** 0.5
+    for C, H, backend in ((16, 14, "im2col"), (128, 14, "winograd2"), (64, 16, "winograd4")):
+        x, w = torch.randn(2, C, H, H), torch.randn(32, C, 3, 3) / C ** 0.5
+        assert functional._choose_backend(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1) == backend
         torch.testing.assert_close(functional.conv2d(x, w, None, 1, 1),
                                    F.conv2d(x, w, None, 1, 1), atol=1e-4, rtol=1e-4)
     xc, wc = torch.randn(1, 2, 6, dtype=torch.complex128), torch.randn(3, 2, 3,

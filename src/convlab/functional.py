@@ -14,8 +14,9 @@ Like PyTorch, :func:`conv_nd` picks a backend per call:
 
 * **im2col** (every case): pad channels-last, ``unfold`` every spatial dim into windows,
   copy them into one ``(N*L, prod(k)*C_in/G)`` matrix, then one GEMM per group;
-* **Winograd** F(2x2, 3x3) (``convlab.winograd``, chapter 4) for float32 3x3 stride-1
-  convolutions with many channels (``_choose_backend``).
+* **Winograd** F(4x4, 3x3) or F(2x2, 3x3) (``convlab.winograd_fast``; chapter 4 builds
+  F(2x2, 3x3)) for float32 3x3 stride-1 convolutions with many channels
+  (``_choose_backend``).
 
 Gradients come from autograd over these tensor ops. No PyTorch conv kernel is called.
 """
@@ -29,10 +30,11 @@ import torch.nn.functional as F
 
 from ._checks import _check_ints, check_ranges, parse_conv_args
 from .arithmetic import _ntuple
-from .winograd import conv2d_winograd
+from .winograd_fast import winograd_conv2d
 
-# "auto" picks per call (see _choose_backend); "im2col" / "winograd" force one (benchmarks)
+# "auto" picks per call (see _choose_backend); a name from BACKENDS forces one (benchmarks)
 BACKEND = "auto"
+BACKENDS = ("im2col", "winograd2", "winograd4")  # winograd<m>: F(m x m, 3 x 3)
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "conv_nd", "conv_transpose_nd"]
@@ -69,16 +71,19 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
 def _choose_backend(x, weight, stride, padding, dilation, groups) -> str:
     """Like ATen's ``select_conv_backend``, on measurements (``benchmarks/functional.py``).
 
-    Winograd's F(2x2, 3x3) does 2.25x fewer multiplications than im2col; its GEMMs are
-    short (``C_in`` deep), so it only pays with enough input channels. im2col does
-    everything else.
+    Winograd's F(4x4, 3x3) does 4x fewer multiplications than im2col and F(2x2, 3x3)
+    2.25x, but their GEMMs are short (``C_in`` deep), so they only pay with enough input
+    channels; the 4x4 tiles also waste work at the border of a small image (a 7x7 output
+    needs 8x8 either way, a 14x14 one 16x16 with 4x4 tiles). im2col does everything else.
     """
     if not _winograd_applies(weight, stride, padding, dilation, groups):
         return "im2col"
     if BACKEND != "auto":  # forced, e.g. by the benchmark
         return BACKEND
-    many_channels = weight.shape[1] >= 64  # where it measured faster (ResNet-18 layers, CPU)
-    return "winograd" if many_channels and x.dtype == torch.float32 else "im2col"
+    if weight.shape[1] < 64 or x.dtype != torch.float32:  # where it measured faster (CPU)
+        return "im2col"
+    H_out, W_out = (s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
+    return "winograd4" if min(H_out, W_out) >= 16 else "winograd2"
 
 
 def _winograd_applies(weight, stride, padding, dilation, groups) -> bool:
@@ -100,8 +105,9 @@ def conv_nd(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                        dims).to(torch.complex32)
     args = parse_conv_args(input, weight, bias, stride, padding, dilation, groups, dims=dims)
     x, stride, pads = args.input, args.stride, args.padding
-    if _choose_backend(x, weight, stride, pads, args.dilation, args.groups) == "winograd":
-        out = conv2d_winograd(x, weight, bias, 1, [a for a, _ in pads]).contiguous()
+    backend = _choose_backend(x, weight, stride, pads, args.dilation, args.groups)
+    if backend.startswith("winograd"):  # winograd2 / winograd4: the output tile size
+        out = winograd_conv2d(x, weight, bias, [a for a, _ in pads], tile=int(backend[-1]))
     else:
         out = _conv_im2col(x, weight, bias, stride, pads, args.dilation, args.groups)
     return out.squeeze(0) if args.unbatched else out
