@@ -12,8 +12,8 @@ One implementation serves every rank: ``conv1d``, ``conv2d`` and ``conv3d`` are
 
 Like PyTorch, :func:`conv_nd` picks a backend per call:
 
-* **im2col** (every case): pad channels-last, ``unfold`` every spatial dim into windows,
-  copy them into one ``(N*L, prod(k)*C_in/G)`` matrix, then one GEMM per group;
+* **im2col** (every case): pad, ``unfold`` every spatial dim into windows, copy them into
+  ``(prod(k)*C_in/G, L)`` column matrices, then GEMMs whose output is already NCHW;
 * **Winograd** F(4x4, 3x3) or F(2x2, 3x3) (``convlab.winograd_fast``; chapter 4 builds
   F(2x2, 3x3)) for float32 3x3 stride-1 convolutions with many channels
   (``_choose_backend``).
@@ -35,37 +35,63 @@ from .winograd_fast import winograd_conv2d
 # "auto" picks per call (see _choose_backend); a name from BACKENDS forces one (benchmarks)
 BACKEND = "auto"
 BACKENDS = ("im2col", "winograd2", "winograd4")  # winograd<m>: F(m x m, 3 x 3)
+PER_IMAGE_GEMM_MIN_L = 128  # output positions per image from which im2col's GEMMs go per image
+IM2COL_CHUNK_BYTES = 2**24  # columns per chunk of images, when not differentiating
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "conv_nd", "conv_transpose_nd"]
 
 
 def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
-    """im2col + one GEMM per group; any stride, padding, dilation, groups and rank.
+    """im2col + GEMM; any stride, padding, dilation, groups and rank; NCHW in and out.
 
-    Windows are gathered channels-last, ``(N*L, prod(k)*C_in/G)``, so each copied run
-    is ``C_in/G`` contiguous numbers; the weight is reordered to match.
+    ``unfold`` views every window; one copy lays them out as the columns of a
+    ``(K, L)`` matrix per image and group, ``K = (C_in/G) prod(k)`` in the weight's own
+    ``(c, *k)`` order, so ``W (C_out/G, K) @ cols (K, L)`` is already ``(C_out, *S_out)``:
+    no transpose of the output. Small images (a short ``L``) make thin per-image GEMMs;
+    there the batch goes into the columns instead, ``(K, N*L)``, and the output is
+    transposed once.
     """
     N, C_in, *S = x.shape
-    d, C_out, G = len(S), weight.shape[0], groups
-    flat = [0, 0] + [p for pair in reversed(padding) for p in pair]  # channels stay unpadded
-    cols = F.pad(x.movedim(1, -1), flat)  # (N, *S_pad, C_in), padded channels-last in one copy
+    d, C_out, G, K = len(S), weight.shape[0], groups, weight[0].numel()
+    flat = [p for pair in reversed(padding) for p in pair]
+    cols = F.pad(x, flat) if any(flat) else x  # (N, C_in, *S_pad)
     for i, (k, s, dl) in enumerate(zip(weight.shape[2:], stride, dilation)):
-        cols = cols.unfold(1 + i, dl * (k - 1) + 1, s)  # (N, *O, C_in, *K_eff) when done
-    cols = cols[(Ellipsis, *(slice(None, None, dl) for dl in dilation))]  # (N, *O, C_in, *K)
-    O = cols.shape[1:1 + d]
-    cols = cols.unflatten(1 + d, (G, C_in // G))  # (N, *O, G, C_in/G, *K)
-    cols = cols.permute(1 + d, 0, *range(1, 1 + d), *range(3 + d, 3 + 2 * d), 2 + d)
-    cols = cols.reshape(G, N * math.prod(O), weight[0].numel())  # copy: (G, N*L, K*C_g)
-    w = weight.reshape(G, C_out // G, C_in // G, -1).permute(0, 3, 2, 1)  # (G, K, C_in/G, C_og)
-    w = w.reshape(G, cols.shape[2], C_out // G)  # (G, prod(K)*C_in/G, C_out/G)
-    if G == 1:  # (N*L, K) @ (K, C_out) -> (N*L, C_out), bias added by the GEMM
-        out = cols[0] @ w[0] if bias is None else torch.addmm(bias, cols[0], w[0])
-        return out.view(N, *O, C_out).movedim(-1, 1).contiguous()
-    out = torch.bmm(cols, w)  # (G, N*L, K) @ (G, K, C_og) -> (G, N*L, C_og)
-    out = out.view(G, N, *O, C_out // G).movedim(0, -2).reshape(N, *O, C_out)
-    out = out.movedim(-1, 1).contiguous()  # (N, C_out, *O)
-    return out if bias is None else out + bias.reshape(-1, *[1] * d)
+        cols = cols.unfold(2 + i, dl * (k - 1) + 1, s)  # (N, C_in, *O, *K_eff) when done
+    cols = cols[(Ellipsis, *(slice(None, None, dl) for dl in dilation))]  # (N, C_in, *O, *k)
+    O = cols.shape[2:2 + d]
+    L, window = math.prod(O), [*range(3 + d, 3 + 2 * d)]  # window: the kernel dims after unflatten
+    cols = cols.unflatten(1, (G, C_in // G))  # (N, G, C_in/G, *O, *k), a view
+    w = weight.reshape(G, C_out // G, K)  # (G, C_out/G, K)
+    b = None if bias is None else bias.view(G, C_out // G, 1)
+    if L >= PER_IMAGE_GEMM_MIN_L:  # per image and group: (C_out/G, K) @ (K, L)
+        cols = cols.permute(0, 1, 2, *window, *range(3, 3 + d))  # (N, G, K..., L...), a view
+        step = max(1, IM2COL_CHUNK_BYTES // (G * K * L * x.element_size()))
+        if step >= N or _needs_grad(x, weight, bias):  # all at once
+            return _per_image_gemm(cols, w, b).view(N, C_out, *O)
+        out = x.new_empty(N, C_out, *O)  # a few images at a time: their columns stay in cache
+        for i in range(0, N, step):
+            _per_image_gemm(cols[i:i + step], w, b, out=out[i:i + step].view(-1, C_out // G, L))
+        return out
+    # per group, the batch in the columns: (C_out/G, K) @ (K, N*L)
+    cols = cols.permute(1, 2, *window, 0, *range(3, 3 + d)).reshape(G, K, N * L)  # copy
+    out = torch.bmm(w, cols) if b is None else torch.baddbmm(b, w, cols)  # (G, C_out/G, N*L)
+    return out.view(C_out, N, *O).movedim(1, 0).contiguous()  # (N, C_out, *O)
+
+
+def _per_image_gemm(cols, w, b, out=None):
+    """``(N*G, C_out/G, L)`` = ``w (G, C_out/G, K) @ cols (N, G, K..., L...)``, + ``b``."""
+    N, G, d = *cols.shape[:2], (cols.dim() - 3) // 2  # cols: (N, G, C_in/G, *k, *O)
+    cols = cols.reshape(N * G, w.shape[2], math.prod(cols.shape[3 + d:]))  # (N*G, K, L): copy
+    w = w.expand(N, -1, -1, -1).reshape(N * G, *w.shape[1:])  # a view when G == 1
+    if b is None:
+        return torch.bmm(w, cols, out=out)
+    b = b.expand(N, -1, -1, -1).reshape(N * G, w.shape[1], 1)
+    return torch.baddbmm(b, w, cols, out=out)
+
+
+def _needs_grad(*tensors) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
 def _choose_backend(x, weight, stride, padding, dilation, groups) -> str:
@@ -73,8 +99,9 @@ def _choose_backend(x, weight, stride, padding, dilation, groups) -> str:
 
     Winograd's F(4x4, 3x3) does 4x fewer multiplications than im2col and F(2x2, 3x3)
     2.25x, but their GEMMs are short (``C_in`` deep), so they only pay with enough input
-    channels; the 4x4 tiles also waste work at the border of a small image (a 7x7 output
-    needs 8x8 either way, a 14x14 one 16x16 with 4x4 tiles). im2col does everything else.
+    channels; their tiles also waste work at the border of a small image (a 14x14 output
+    needs 16x16 with 4x4 tiles, a 7x7 one 8x8 with either), where the transforms of a big
+    kernel cost more than they save. im2col does everything else.
     """
     if not _winograd_applies(weight, stride, padding, dilation, groups):
         return "im2col"
@@ -83,7 +110,9 @@ def _choose_backend(x, weight, stride, padding, dilation, groups) -> str:
     if weight.shape[1] < 64 or x.dtype != torch.float32:  # where it measured faster (CPU)
         return "im2col"
     H_out, W_out = (s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
-    return "winograd4" if min(H_out, W_out) >= 16 else "winograd2"
+    if min(H_out, W_out) >= 16:
+        return "winograd4"
+    return "winograd2" if min(H_out, W_out) >= 8 else "im2col"
 
 
 def _winograd_applies(weight, stride, padding, dilation, groups) -> bool:

@@ -115,8 +115,8 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, chunk_bytes=CH
         Y = _both_sides(A_T, M, n).view(m, m, b, T_h, T_w, C_out)
         return Y.permute(2, 5, 3, 0, 4, 1)
 
-    tensors = (x, weight) if bias is None else (x, weight, bias)
-    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):  # autograd: no out=
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad
+                                       for t in (x, weight, bias)):  # autograd: no out=
         out = tiles_out(x).reshape(N, C_out, m * T_h, m * T_w)[..., :H_out, :W_out]
         return (out if bias is None else out + bias.view(-1, 1, 1)).contiguous()
     out = x.new_empty(N, C_out, m * T_h, m * T_w)
