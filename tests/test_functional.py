@@ -191,3 +191,19 @@ def test_submodule_imports():
     from convlab import functional as f2
     from convlab import nn
     assert f2 is functional and nn is convlab.nn
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_im2col_in_chunks_of_the_batch(groups, monkeypatch):
+    """Big batches go through im2col a few images at a time; small images in one GEMM."""
+    x = torch.randn(5, 4, 20, 19, dtype=torch.float64)
+    w, b = torch.randn(6, 4 // groups, 3, 2, dtype=torch.float64), torch.randn(6,
+                                                                               dtype=torch.float64)
+    for chunk_bytes in (1, 2**10, 2**24):  # one image, two images, all of them per chunk
+        monkeypatch.setattr(functional, "IM2COL_CHUNK_BYTES", chunk_bytes)
+        for min_l in (1, 10**6):  # per-image GEMMs, or the batch in the columns
+            monkeypatch.setattr(functional, "PER_IMAGE_GEMM_MIN_L", min_l)
+            for bias in (None, b):
+                got = functional.conv2d(x, w, bias, 2, 1, 1, groups)
+                assert got.is_contiguous()
+                torch.testing.assert_close(got, F.conv2d(x, w, bias, 2, 1, 1, groups))

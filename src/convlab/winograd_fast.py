@@ -68,10 +68,10 @@ def cook_toom_matrices(points, r=3, dtype=torch.float64, device=None):
 
 
 @cache
-def _matrices(m, dtype, device):
-    """F(m x m, 3 x 3)'s ``B^T``, ``kron(G, G)`` and ``A^T``, built once per tile size."""
+def _matrices(points, dtype, device):
+    """F(m x m, 3 x 3)'s ``B^T``, ``kron(G, G)`` and ``A^T``, built once per set of points."""
     with torch.inference_mode(False):  # plain tensors, usable by autograd later
-        B_T, G, A_T = cook_toom_matrices(POINTS[m], dtype=dtype, device=device)
+        B_T, G, A_T = cook_toom_matrices(points, dtype=dtype, device=device)
         return B_T, torch.kron(G, G), A_T
 
 
@@ -81,7 +81,8 @@ def _both_sides(matrix, t, n_in):
     return torch.matmul(matrix, rows.view(len(matrix), n_in, -1))  # (n_out, n_out, rest)
 
 
-def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, chunk_bytes=CHUNK_BYTES):
+def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
+                    chunk_bytes=CHUNK_BYTES):
     r"""3x3, stride-1 cross-correlation by Winograd's F(tile x tile, 3 x 3), NCHW output.
 
     .. math::
@@ -90,6 +91,7 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, chunk_bytes=CH
         \quad Y = A^T M A
 
     where ``M_ξ`` is one ``(tiles, C_in) @ (C_in, C_out)`` GEMM per tile position ``ξ``.
+    ``points`` (``tile + 1`` numbers) replace the default ``POINTS[tile]``.
 
     Shape:
         - x: :math:`(N, C_{in}, H, W)`, batched and already checked (``convlab.functional``)
@@ -97,8 +99,9 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, chunk_bytes=CH
         - output: :math:`(N, C_{out}, H + 2p_h - 2, W + 2p_w - 2)`, contiguous
     """
     N, C_in, H, W = x.shape
-    C_out, m, n = weight.shape[0], tile, tile + 2
-    B_T, G2, A_T = _matrices(m, x.dtype, x.device)  # G2 = kron(G, G): (n*n, 9)
+    points = POINTS[tile] if points is None else tuple(points)
+    C_out, m, n = weight.shape[0], len(points) - 1, len(points) + 1
+    B_T, G2, A_T = _matrices(points, x.dtype, x.device)  # G2 = kron(G, G): (n*n, 9)
     (p_h, p_w) = padding
     H_out, W_out = H + 2 * p_h - 2, W + 2 * p_w - 2
     T_h, T_w = -(-H_out // m), -(-W_out // m)  # tiles per column and row, the last may stick out
