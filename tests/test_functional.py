@@ -199,7 +199,7 @@ def test_im2col_in_chunks_of_the_batch(groups, monkeypatch):
     x = torch.randn(5, 4, 20, 19, dtype=torch.float64)
     w, b = torch.randn(6, 4 // groups, 3, 2, dtype=torch.float64), torch.randn(6,
                                                                                dtype=torch.float64)
-    for chunk_bytes in (1, 2**10, 2**24):  # one image, two images, all of them per chunk
+    for chunk_bytes in (1, 2**16, 2**24):  # 1, 3 (of 19 200 bytes) or all 5 images per chunk
         monkeypatch.setattr(functional, "IM2COL_CHUNK_BYTES", chunk_bytes)
         for min_l in (1, 10**6):  # per-image GEMMs, or the batch in the columns
             monkeypatch.setattr(functional, "PER_IMAGE_GEMM_MIN_L", min_l)
