@@ -85,7 +85,8 @@ test-colab: venv $(COLAB_STAMP)
 bench: venv
 	$(BIN)/python benchmarks/ladder.py
 	$(BIN)/python benchmarks/backward.py
-	$(BIN)/python benchmarks/functional.py
+	$(BIN)/python benchmarks/functional.py --threads 1
+	$(BIN)/python benchmarks/functional.py --threads 2 --out benchmarks/results/functional_cpu_2threads
 
 clean:
 	rm -rf _build

@@ -1,12 +1,14 @@
 """Benchmark ``convlab.functional.conv2d`` against ``F.conv2d`` on every ResNet-18 conv layer.
 
-Batch 8, float32, 224x224 images, CPU. For each of ResNet-18's 20 convolutions (12 distinct
-configurations) we time both functions in the same run, interleaved, and report the best (minimum)
-time and the ratio ``convlab / torch``; the summary is the median ratio over the 20 layers.
+Batch 8, float32, 224x224 images, CPU. For each of ResNet-18's 20 convolutions (11 distinct
+configurations) we time ``F.conv2d``, ``convlab.functional.conv2d`` as dispatched ("auto") and
+each convlab backend forced, in the same run, interleaved, and report the best (minimum) time
+and the ratio ``convlab / torch``; the summary is the median ratio over the 20 layers.
 Writes ``benchmarks/results/functional_cpu.{json,md}``.
 
-Usage: ``python benchmarks/functional.py [--batch 8] [--repeats 9] [--threads 1]`` (one thread
-is the steadier measurement on a shared machine; the saved results use it).
+Usage: ``python benchmarks/functional.py [--batch 8] [--repeats 15] [--threads 1] [--out P]``.
+One thread is the steadier measurement on a shared machine; the saved results use it, and
+``functional_cpu_2threads.*`` holds a run with both cores.
 """
 
 from __future__ import annotations
@@ -67,21 +69,32 @@ def bench_layer(C_in, C_out, k, stride, padding, H, batch, repeats):
     b = torch.randn(C_out)
     pads = ((padding, padding), (padding, padding))
     chosen = functional._choose_backend(x, w, (stride, stride), pads, (1, 1), 1)
+    applies = functional._winograd_applies(w, (stride, stride), pads, (1, 1), 1)
+    names = [n for n in BACKENDS if applies or not n.startswith("winograd")]  # others: n/a
     with torch.no_grad():
         ref = F.conv2d(x, w, b, stride, padding)
-        err = max((ref - _ours(n, x, w, b, stride, padding)).abs().max().item() for n in BACKENDS)
-        times = {name: [] for name in ("torch", *BACKENDS)}
+        err = max((ref - _ours(n, x, w, b, stride, padding)).abs().max().item() for n in names)
+        times = {name: [] for name in ("torch", *names)}
         for _ in range(repeats):  # interleave so all see the same machine load
             times["torch"].append(_time(lambda: F.conv2d(x, w, b, stride, padding), 1))
-            for n in BACKENDS:
+            for n in names:
                 times[n].append(_time(lambda n=n: _ours(n, x, w, b, stride, padding), 1))
-    return {name: min(t) for name, t in times.items()}, err, chosen  # min: least disturbed
+    best = {name: min(t) for name, t in times.items()}  # min: the run least disturbed by load
+    return {n: best.get(n) for n in ("torch", *BACKENDS)}, err, chosen
+
+
+def _ms(seconds):
+    return None if seconds is None else 1e3 * seconds
+
+
+def _fmt(ms):
+    return "n/a" if ms is None else f"{ms:.2f}"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "functional_cpu"))
     args = parser.parse_args()
@@ -97,8 +110,8 @@ def main():
                          H_in=H, count=count, torch_ms=1e3 * t["torch"],
                          convlab_ms=1e3 * t["auto"], ratio=ratio, max_abs_diff=err,
                          backend=chosen,
-                         **{f"{n}_ms": 1e3 * t[n] for n in functional.BACKENDS}))
-        forced = ", ".join(f"{n} {1e3 * t[n]:6.2f}" for n in functional.BACKENDS)
+                         **{f"{n}_ms": _ms(t[n]) for n in functional.BACKENDS}))
+        forced = ", ".join(f"{n} {_fmt(_ms(t[n]))}" for n in functional.BACKENDS)
         print(f"{name:22s} torch {1e3 * t['torch']:7.2f} ms  convlab {1e3 * t['auto']:7.2f} ms "
               f"({rows[-1]['backend']}; forced: {forced})  ratio {ratio:5.2f}  "
               f"max|diff| {err:.1e}", flush=True)
@@ -117,7 +130,7 @@ def main():
              "|" + " --- |" * (10 + len(functional.BACKENDS))]
     lines += [f"| {r['layer']} | {r['C_in']} | {r['C_out']} | {r['kernel']} | {r['stride']} | "
               f"{r['H_in']} | {r['torch_ms']:.2f} | {r['convlab_ms']:.2f} | {r['backend']} | "
-              + " | ".join(f"{r[n + '_ms']:.2f}" for n in functional.BACKENDS)
+              + " | ".join(_fmt(r[n + "_ms"]) for n in functional.BACKENDS)
               + f" | {r['ratio']:.2f} |" for r in rows]
     lines += ["", f"Median ratio over the 20 conv layers: **{median:.2f}**", ""]
     out.with_suffix(".md").write_text("\n".join(lines))

@@ -46,3 +46,20 @@ def test_saved_results_are_well_formed():
     assert [layer["layer"] for layer in results["layers"]] == [r[0] for r in RESNET18]
     assert markdown_table(results).count("\n|") == len(RESNET18) + 1
     assert all(best_rung(layer)[0] in convlab.IMPLEMENTATIONS for layer in results["layers"])
+
+
+def test_functional_benchmark_times_every_applicable_backend():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import functional as bench  # benchmarks/functional.py
+    finally:
+        sys.path.pop(0)
+    from convlab import functional
+
+    times, err, chosen = bench.bench_layer(64, 8, 3, 1, 1, 16, batch=1, repeats=1)
+    assert chosen == "winograd4" and err < 1e-4
+    assert all(times[n] > 0 for n in ("torch", "auto", *functional.BACKENDS))
+    times, err, chosen = bench.bench_layer(4, 8, 1, 2, 0, 9, batch=2, repeats=1)
+    assert chosen == "im2col" and err < 1e-5 and times["im2col"] > 0
+    assert times["winograd2"] is None and times["winograd4"] is None  # n/a for 1x1 stride 2
+    assert bench._fmt(bench._ms(times["winograd4"])) == "n/a"

@@ -14,7 +14,8 @@ This module is the same algorithm built for speed, in four steps:
    multiply-adds per value instead of the ``n^2`` of the Kronecker form
    ``(B^T ⊗ B^T) vec(d)`` that chapter 4 uses.
 3. **Chunks of the batch.** The transformed tiles take ``(n/m)^2`` times the input's
-   memory; a few images at a time keep them in the CPU's cache.
+   memory; a few images at a time keep them in the CPU's cache, and every chunk reuses
+   the same scratch buffers (``_Workspace``).
 4. **One write of the output.** The inverse transform lands straight in an NCHW tensor,
    bias added on the way, instead of a permute, a copy and an addition.
 
@@ -24,6 +25,7 @@ autograd differentiates the whole computation.
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 import torch
@@ -75,10 +77,21 @@ def _matrices(points, dtype, device):
         return B_T, torch.kron(G, G), A_T
 
 
-def _both_sides(matrix, t, n_in):
-    """``(matrix ⊗ matrix)`` on the two leading dims of ``t`` (n_in, n_in, ...): two products."""
-    rows = matrix @ t.reshape(n_in, -1)  # (n_out, n_in * rest): first dim transformed
-    return torch.matmul(matrix, rows.view(len(matrix), n_in, -1))  # (n_out, n_out, rest)
+class _Workspace:
+    """Named scratch buffers, reused by every chunk: no allocation, and memory still in cache.
+
+    ``buffer(name, *shape)`` is a view of the first ``prod(shape)`` elements of buffer
+    ``name``, which is allocated by the first (largest) request.
+    """
+
+    def __init__(self, like):
+        self.like, self.buffers = like, {}
+
+    def __call__(self, name, *shape):
+        size = math.prod(shape)
+        if name not in self.buffers:
+            self.buffers[name] = self.like.new_empty(size)
+        return self.buffers[name][:size].view(shape)
 
 
 def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
@@ -109,26 +122,33 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
     x = F.pad(x.permute(0, 2, 3, 1),  # (N, m T_h + 2, m T_w + 2, C_in), channels-last
               (0, 0, p_w, p_w + m * T_w - W_out, p_h, p_h + m * T_h - H_out)).contiguous()
 
-    def tiles_out(xc):  # (b, H_pad, W_pad, C_in) -> (b, C_out, T_h, m, T_w, m), a view
+    def tiles_out(xc, buffer):  # (b, H_pad, W_pad, C_in) -> (b, C_out, T_h, m, T_w, m), a view
         b, (sN, sH, sW, sC) = len(xc), xc.stride()
+        P = b * T_h * T_w  # tiles in this chunk
         d = xc.as_strided((n, n, b, T_h, T_w, C_in), (sH, sW, sN, m * sH, m * sW, sC),
                           xc.storage_offset())  # every input tile, overlapping: a view
-        V = _both_sides(B_T, d, n).view(n * n, -1, C_in)  # (n*n, b*T_h*T_w, C_in)
-        M = torch.bmm(V, U)  # (n*n, tiles, C_in) @ (n*n, C_in, C_out) -> (n*n, tiles, C_out)
-        Y = _both_sides(A_T, M, n).view(m, m, b, T_h, T_w, C_out)
-        return Y.permute(2, 5, 3, 0, 4, 1)
+        tiles = buffer("tiles", n, n * P * C_in)
+        tiles = d.reshape(n, -1) if tiles is None else tiles.view(d.shape).copy_(d).view(n, -1)
+        rows = torch.mm(B_T, tiles, out=buffer("rows", n, n * P * C_in))  # B^T d
+        V = torch.matmul(B_T, rows.view(n, n, -1), out=buffer("tiles", n, n, P * C_in))  # .. B
+        M = torch.bmm(V.view(n * n, P, C_in), U, out=buffer("products", n * n, P, C_out))
+        rows = torch.mm(A_T, M.view(n, -1), out=buffer("rows_out", m, n * P * C_out))  # A^T M
+        Y = torch.matmul(A_T, rows.view(m, n, -1), out=buffer("out_tiles", m, m, P * C_out))
+        return Y.view(m, m, b, T_h, T_w, C_out).permute(2, 5, 3, 0, 4, 1)
 
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad
                                        for t in (x, weight, bias)):  # autograd: no out=
-        out = tiles_out(x).reshape(N, C_out, m * T_h, m * T_w)[..., :H_out, :W_out]
+        out = tiles_out(x, lambda *shape: None).reshape(N, C_out, m * T_h, m * T_w)
+        out = out[..., :H_out, :W_out]
         return (out if bias is None else out + bias.view(-1, 1, 1)).contiguous()
     out = x.new_empty(N, C_out, m * T_h, m * T_w)
     per_image = n * n * T_h * T_w * max(C_in, C_out) * x.element_size()
     step = max(1, chunk_bytes // per_image)
+    buffer = _Workspace(x)  # the first chunk is the biggest; the others reuse its memory
     for i in range(0, N, step):  # a chunk of images at a time: V and M stay in cache
         o = out[i:i + step].view(-1, C_out, T_h, m, T_w, m)
         if bias is None:
-            o.copy_(tiles_out(x[i:i + step]))
+            o.copy_(tiles_out(x[i:i + step], buffer))
         else:
-            torch.add(tiles_out(x[i:i + step]), bias.view(-1, 1, 1, 1, 1), out=o)
+            torch.add(tiles_out(x[i:i + step], buffer), bias.view(-1, 1, 1, 1, 1), out=o)
     return out if (m * T_h, m * T_w) == (H_out, W_out) else out[..., :H_out, :W_out].contiguous()
