@@ -7,9 +7,10 @@ This module is the same algorithm built for speed, in four steps:
    multiplies ``n^2`` numbers per channel pair for ``m^2`` outputs: 16/4 = 4 for
    F(2x2, 3x3), 36/16 = 2.25 for F(4x4, 3x3), against 9 for the direct sum. The matrices
    come from the Cook-Toom construction (:func:`cook_toom_matrices`) on ``n - 1`` points
-   and infinity (Lavin & Gray, 2016). For F(4x4, 3x3) we use the points
-   ``0, 1, -1, 1/2, -2``, which Barabasz et al. (2020) found to lose the least float32
-   accuracy; bigger tiles lose more, so we stop at 4.
+   and infinity (Lavin & Gray, 2016). The points decide how much float32 accuracy is lost
+   (Barabasz et al., 2020); of the sets we measured for F(4x4, 3x3), ``0, 1, -1, 1/2, -2``
+   lost the least (chapter 7 compares it with Lavin and Gray's ``0, ±1, ±2``). Bigger
+   tiles lose more, so we stop at 4.
 2. **One side at a time.** ``B^T d B`` is two products by an ``n x n`` matrix, ``2n``
    multiply-adds per value instead of the ``n^2`` of the Kronecker form
    ``(B^T ⊗ B^T) vec(d)`` that chapter 4 uses.
@@ -138,7 +139,7 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
 
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad
                                        for t in (x, weight, bias)):  # autograd: no out=
-        out = tiles_out(x, lambda *shape: None).reshape(N, C_out, m * T_h, m * T_w)
+        out = tiles_out(x, lambda *request: None).reshape(N, C_out, m * T_h, m * T_w)
         out = out[..., :H_out, :W_out]
         return (out if bias is None else out + bias.view(-1, 1, 1)).contiguous()
     out = x.new_empty(N, C_out, m * T_h, m * T_w)
