@@ -72,3 +72,14 @@ def test_float32_error_stays_small(tile, bound):
     exact = F.conv2d(x.double(), w.double(), padding=1)
     err = (winograd_conv2d(x, w, None, (1, 1), tile=tile).double() - exact).abs().max()
     assert err < bound * exact.abs().max(), err
+
+
+@pytest.mark.parametrize("N, T_h, row_bytes, chunk_bytes", [
+    (8, 14, 100, 2800), (8, 14, 100, 1400), (8, 14, 100, 500), (3, 5, 100, 1), (1, 7, 10, 10**9)])
+def test_chunks_cover_every_tile_row_once(N, T_h, row_bytes, chunk_bytes):
+    seen = []
+    for images, rows in winograd_fast._chunks(N, T_h, row_bytes, chunk_bytes):
+        pairs = [(i, r) for i in range(N)[images] for r in range(T_h)[rows]]
+        assert len(pairs) * row_bytes <= chunk_bytes or len(pairs) == 1  # at least one row
+        seen += pairs
+    assert sorted(seen) == [(i, r) for i in range(N) for r in range(T_h)]

@@ -14,9 +14,9 @@ This module is the same algorithm built for speed, in four steps:
 2. **One side at a time.** ``B^T d B`` is two products by an ``n x n`` matrix, ``2n``
    multiply-adds per value instead of the ``n^2`` of the Kronecker form
    ``(B^T ⊗ B^T) vec(d)`` that chapter 4 uses.
-3. **Chunks of the batch.** The transformed tiles take ``(n/m)^2`` times the input's
-   memory; a few images at a time keep them in the CPU's cache, and every chunk reuses
-   the same scratch buffers (``_Workspace``).
+3. **Chunks.** The transformed tiles take ``(n/m)^2`` times the input's memory; a few
+   images at a time (or a few rows of tiles of a big image) keep them in the CPU's cache,
+   and every chunk reuses the same scratch buffers (``_Workspace``).
 4. **One write of the output.** The inverse transform lands straight in an NCHW tensor,
    bias added on the way, instead of a permute, a copy and an addition.
 
@@ -95,6 +95,17 @@ class _Workspace:
         return self.buffers[name][:size].view(shape)
 
 
+def _chunks(N, T_h, bytes_per_tile_row, chunk_bytes):
+    """``(images, tile_rows)`` slices covering ``N`` images of ``T_h`` rows of tiles, each
+    about ``chunk_bytes``: whole images when one fits, else a few rows of one image."""
+    rows = max(1, chunk_bytes // bytes_per_tile_row)
+    if rows >= T_h:  # whole images, several at a time
+        step = rows // T_h
+        return [(slice(i, i + step), slice(0, T_h)) for i in range(0, N, step)]
+    return [(slice(i, i + 1), slice(r, min(r + rows, T_h)))
+            for i in range(N) for r in range(0, T_h, rows)]
+
+
 def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
                     chunk_bytes=CHUNK_BYTES):
     r"""3x3, stride-1 cross-correlation by Winograd's F(tile x tile, 3 x 3), NCHW output.
@@ -123,10 +134,10 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
     x = F.pad(x.permute(0, 2, 3, 1),  # (N, m T_h + 2, m T_w + 2, C_in), channels-last
               (0, 0, p_w, p_w + m * T_w - W_out, p_h, p_h + m * T_h - H_out)).contiguous()
 
-    def tiles_out(xc, buffer):  # (b, H_pad, W_pad, C_in) -> (b, C_out, T_h, m, T_w, m), a view
-        b, (sN, sH, sW, sC) = len(xc), xc.stride()
-        P = b * T_h * T_w  # tiles in this chunk
-        d = xc.as_strided((n, n, b, T_h, T_w, C_in), (sH, sW, sN, m * sH, m * sW, sC),
+    def tiles_out(xc, buffer):  # (b, m t + 2, W_pad, C_in) -> (b, C_out, t, m, T_w, m), a view
+        b, t, (sN, sH, sW, sC) = len(xc), (xc.shape[1] - 2) // m, xc.stride()
+        P = b * t * T_w  # tiles in this chunk
+        d = xc.as_strided((n, n, b, t, T_w, C_in), (sH, sW, sN, m * sH, m * sW, sC),
                           xc.storage_offset())  # every input tile, overlapping: a view
         tiles = buffer("tiles", n, n * P * C_in)
         tiles = d.reshape(n, -1) if tiles is None else tiles.view(d.shape).copy_(d).view(n, -1)
@@ -135,7 +146,7 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
         M = torch.bmm(V.view(n * n, P, C_in), U, out=buffer("products", n * n, P, C_out))
         rows = torch.mm(A_T, M.view(n, -1), out=buffer("rows_out", m, n * P * C_out))  # A^T M
         Y = torch.matmul(A_T, rows.view(m, n, -1), out=buffer("out_tiles", m, m, P * C_out))
-        return Y.view(m, m, b, T_h, T_w, C_out).permute(2, 5, 3, 0, 4, 1)
+        return Y.view(m, m, b, t, T_w, C_out).permute(2, 5, 3, 0, 4, 1)
 
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad
                                        for t in (x, weight, bias)):  # autograd: no out=
@@ -143,13 +154,14 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
         out = out[..., :H_out, :W_out]
         return (out if bias is None else out + bias.view(-1, 1, 1)).contiguous()
     out = x.new_empty(N, C_out, m * T_h, m * T_w)
-    per_image = n * n * T_h * T_w * max(C_in, C_out) * x.element_size()
-    step = max(1, chunk_bytes // per_image)
     buffer = _Workspace(x)  # the first chunk is the biggest; the others reuse its memory
-    for i in range(0, N, step):  # a chunk of images at a time: V and M stay in cache
-        o = out[i:i + step].view(-1, C_out, T_h, m, T_w, m)
+    for images, tile_rows in _chunks(N, T_h, n * n * T_w * max(C_in, C_out) * x.element_size(),
+                                     chunk_bytes):  # V and M of a chunk stay in cache
+        rows = slice(m * tile_rows.start, m * tile_rows.stop)
+        xc = x[images, rows.start:rows.stop + 2]  # (b, m t + 2, W_pad, C_in), a view
+        o = out[images, :, rows].unflatten(2, (-1, m)).unflatten(4, (T_w, m))  # a view
         if bias is None:
-            o.copy_(tiles_out(x[i:i + step], buffer))
+            o.copy_(tiles_out(xc, buffer))
         else:
-            torch.add(tiles_out(x[i:i + step], buffer), bias.view(-1, 1, 1, 1, 1), out=o)
+            torch.add(tiles_out(xc, buffer), bias.view(-1, 1, 1, 1, 1), out=o)
     return out if (m * T_h, m * T_w) == (H_out, W_out) else out[..., :H_out, :W_out].contiguous()
