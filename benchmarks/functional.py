@@ -2,8 +2,9 @@
 
 Batch 8, float32, 224x224 images, CPU. For each of ResNet-18's 20 convolutions (11 distinct
 configurations) we time ``F.conv2d``, ``convlab.functional.conv2d`` as dispatched ("auto") and
-each convlab backend forced, in the same run, interleaved, and report the best (minimum) time
-and the ratio ``convlab / torch``; the summary is the median ratio over the 20 layers.
+each convlab backend forced, in the same run, interleaved (the order rotates every round), and
+report the best (minimum) time and the ratio ``convlab / torch``; the summary is the median
+ratio over the 20 layers.
 Writes ``benchmarks/results/functional_cpu.{json,md}``.
 
 Usage: ``python benchmarks/functional.py [--batch 8] [--repeats 15] [--threads 1] [--out P]``.
@@ -74,11 +75,13 @@ def bench_layer(C_in, C_out, k, stride, padding, H, batch, repeats):
     with torch.no_grad():
         ref = F.conv2d(x, w, b, stride, padding)
         err = max((ref - _ours(n, x, w, b, stride, padding)).abs().max().item() for n in names)
-        times = {name: [] for name in ("torch", *names)}
-        for _ in range(repeats):  # interleave so all see the same machine load
-            times["torch"].append(_time(lambda: F.conv2d(x, w, b, stride, padding), 1))
-            for n in names:
-                times[n].append(_time(lambda n=n: _ours(n, x, w, b, stride, padding), 1))
+        calls = {"torch": lambda: F.conv2d(x, w, b, stride, padding),
+                 **{n: (lambda n=n: _ours(n, x, w, b, stride, padding)) for n in names}}
+        times = {name: [] for name in calls}
+        order = list(calls)
+        for r in range(repeats):  # interleaved, so all see the same machine load, and each
+            for name in order[r % len(order):] + order[:r % len(order)]:  # round rotated:
+                times[name].append(_time(calls[name], 1))  # nobody always follows torch
     best = {name: min(t) for name, t in times.items()}  # min: the run least disturbed by load
     return {n: best.get(n) for n in ("torch", *BACKENDS)}, err, chosen
 
