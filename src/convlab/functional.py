@@ -228,11 +228,13 @@ def _check_transpose_shapes(x, weight, bias, stride, padding, output_padding, gr
 
 def conv_transpose_nd(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                       groups=1, dilation=1, dims=2):
-    """``conv_transpose{dims}d`` as a stride-1 convolution of a zero-stuffed input.
+    """``conv_transpose{dims}d``: checks, then one of two formulations (chapter 6).
 
-    Insert ``s - 1`` zeros between input samples, pad each side by
-    ``d (k - 1) - p`` (plus ``output_padding`` after; a negative pad crops), then
-    convolve with the kernel flipped in space and with in/out channels swapped per group.
+    With stride 1 it is an ordinary convolution of the padded input with the kernel
+    flipped in space and in/out channels swapped per group. With a stride, inserting
+    ``s - 1`` zeros between input samples would make that convolution multiply mostly
+    zeros, so every input value instead stamps the kernel into the output
+    (``_conv_transpose_scatter``).
 
     Shape:
         - Input: :math:`(N, C_{in}, *S_{in})` or :math:`(C_{in}, *S_{in})`
@@ -247,20 +249,60 @@ def conv_transpose_nd(input, weight, bias=None, stride=1, padding=0, output_padd
     unbatched = input.dim() == dims + 1
     x = input.unsqueeze(0) if unbatched else input  # (N, C_in, *S_in)
     _check_transpose_shapes(x, weight, bias, stride, padding, output_padding, groups, dilation)
-    N, C_in, *S = x.shape
-    kernel = weight.shape[2:]
-    if any(s > 1 for s in stride):  # zero-stuffing: (N, C_in, *((S - 1) s + 1))
-        stuffed = x.new_zeros(N, C_in, *[(i - 1) * s + 1 for i, s in zip(S, stride)])
-        stuffed[(slice(None), slice(None), *(slice(None, None, s) for s in stride))] = x
-        x = stuffed
+    if any(s > 1 for s in stride):  # zero insertion would multiply mostly zeros
+        out = _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, groups,
+                                      dilation)
+    else:
+        out = _conv_transpose_as_conv(x, weight, bias, padding, output_padding, groups, dilation)
+    return out.squeeze(0) if unbatched else out
+
+
+def _conv_transpose_as_conv(x, weight, bias, padding, output_padding, groups, dilation):
+    """Stride 1: pad by ``d (k - 1) - p`` (``output_padding`` more after; negative crops) and
+    run an ordinary convolution, kernel flipped, in/out channels swapped per group."""
+    C_in, kernel, dims = x.shape[1], weight.shape[2:], x.dim() - 2
     pads = [(dl * (k - 1) - p, dl * (k - 1) - p + op)
             for k, p, op, dl in zip(kernel, padding, output_padding, dilation)]
-    x = torch.nn.functional.pad(x, [q for pair in reversed(pads) for q in pair])
+    x = F.pad(x, [q for pair in reversed(pads) for q in pair])
     # (C_in, C_out/G, *k) -> (G, C_in/G, C_out/G, *k) -> (C_out, C_in/G, *k), flipped
     w = weight.reshape(groups, C_in // groups, *weight.shape[1:]).transpose(1, 2)
     w = w.reshape(-1, C_in // groups, *kernel).flip(list(range(2, 2 + dims)))
-    out = conv_nd(x, w, bias, 1, 0, dilation, groups, dims=dims)
-    return out.squeeze(0) if unbatched else out
+    return conv_nd(x, w, bias, 1, 0, dilation, groups, dims=dims)
+
+
+def _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, groups,
+                            dilation):
+    """Stride > 1: every input value stamps the kernel into the output (col2im).
+
+    ``cols[n, c_o, *k, *i] = sum_{c_i} w[c_i, c_o, *k] x[n, c_i, *i]`` is one GEMM per
+    group; one ``scatter_add`` then adds each ``cols`` value into
+    ``out[n, c_o, s*i + d*k]``, and the padding is cropped. The work is a
+    ``prod(stride)``-th of the zero-insertion convolution's.
+    """
+    N, C_in, *S = x.shape
+    kernel, G, C_og = weight.shape[2:], groups, weight.shape[1]
+    w = weight.reshape(G, C_in // G, C_og * math.prod(kernel)).transpose(1, 2)  # (G, C_og*K, C_ig)
+    cols = torch.matmul(w, x.reshape(N, G, C_in // G, math.prod(S)))  # (N, G, C_og*K, L_in)
+    full = [(i - 1) * s + dl * (k - 1) + 1 + op
+            for i, s, dl, k, op in zip(S, stride, dilation, kernel, output_padding)]
+    where = _stamp_positions(kernel, S, stride, dilation, full, x.device)  # (K*L_in,)
+    out = x.new_zeros(N, G * C_og, math.prod(full)).scatter_add(
+        2, where.expand(N, G * C_og, -1), cols.reshape(N, G * C_og, len(where)))  # S_full flat
+    out = out.view(N, G * C_og, *full)[(Ellipsis, *(slice(p, f - p)
+                                                     for p, f in zip(padding, full)))]
+    return out.contiguous() if bias is None else out + bias.view(-1, *[1] * len(S))
+
+
+def _stamp_positions(kernel, S, stride, dilation, full, device):
+    """Flat index into ``full`` of ``s*i + d*k`` for every ``(*k, *i)``, in that order."""
+    dims, flat, size = len(S), torch.zeros((), dtype=torch.long, device=device), 1
+    for d in reversed(range(dims)):  # row-major: the last dim varies fastest
+        shape = [1] * (2 * dims)
+        k = torch.arange(kernel[d], device=device).view(*shape[:d], -1, *shape[d + 1:])
+        i = torch.arange(S[d], device=device).view(*shape[:dims + d], -1, *shape[dims + d + 1:])
+        flat = flat + (stride[d] * i + dilation[d] * k) * size
+        size *= full[d]
+    return flat.expand(*kernel, *S).reshape(-1)
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
