@@ -154,7 +154,29 @@ TRANSPOSE_ERRORS = [
     ((X2, W2), dict(padding="same")),
     ((X2, W2), dict(stride=1.5)),
     ((X2.double(), W2), {}),
+    ((torch.randn(1, 4, 0, 5), W2), {}),  # an empty image in a non-empty batch
+    ((X2, W2, "bias"), {}),
+    ((X2, W2), dict(groups=1.5)),
 ]
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_conv_transpose_bias_dtype_and_empty_batch_like_torch(dims):
+    """PyTorch casts a float64 bias in 1-D and 2-D transposed convolutions, refuses it in 3-D;
+    an empty batch gives an empty output, even where one image's output would be empty."""
+    ours = getattr(functional, f"conv_transpose{dims}d")
+    theirs = getattr(F, f"conv_transpose{dims}d")
+    x, w, b = torch.randn(1, 2, *[4] * dims), torch.randn(2, 3, *[3] * dims), torch.randn(3)
+    if dims == 3:
+        with pytest.raises(RuntimeError):
+            theirs(x, w, b.double(), stride=2)
+        with pytest.raises(RuntimeError):
+            ours(x, w, b.double(), stride=2)
+    else:
+        torch.testing.assert_close(ours(x, w, b.double(), stride=2),
+                                   theirs(x, w, b.double(), stride=2))
+    empty = torch.randn(0, 2, *[2] * dims)
+    torch.testing.assert_close(ours(empty, w, padding=2), theirs(empty, w, padding=2))
 
 
 @pytest.mark.parametrize("args,kwargs", CONV_ERRORS)

@@ -28,8 +28,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._checks import _check_ints, check_ranges, parse_conv_args
-from .arithmetic import _ntuple
+from ._checks import parse_conv_args
+from .transposed import parse_conv_transpose_args
 from .winograd_fast import winograd_conv2d
 
 # "auto" picks per call (see _choose_backend); a name from BACKENDS forces one (benchmarks)
@@ -166,66 +166,6 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return conv_nd(input, weight, bias, stride, padding, dilation, groups, dims=3)
 
 
-def _parse_transpose_args(input, weight, bias, stride, padding, output_padding, groups,
-                          dilation, dims):
-    """The checks of ``conv_transpose{dims}d``, with PyTorch's exception types and messages."""
-    op = f"conv_transpose{dims}d"
-    for name, value in (("stride", stride), ("padding", padding),
-                        ("output_padding", output_padding), ("dilation", dilation)):
-        if isinstance(value, (str, float)):
-            raise TypeError(f"{op}(): argument '{name}' must be tuple of ints, "
-                            f"not {type(value).__name__}")
-    if not isinstance(input, torch.Tensor) or not isinstance(weight, torch.Tensor):
-        raise TypeError(f"{op}(): input and weight must be Tensors")
-    if input.dim() not in (dims + 1, dims + 2):
-        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input "
-                           f"to {op}, but got input of size: {list(input.shape)}")
-    if weight.dim() != dims + 2:
-        raise RuntimeError(f"Expected {dims + 2}D weight (C_in, C_out/groups, *kernel_size) "
-                           f"for {op}, but got weight of size: {list(weight.shape)}")
-    if isinstance(groups, bool) or not isinstance(groups, int):
-        raise TypeError(f"groups must be an int, but got groups={groups!r}")
-    stride, padding = _ntuple(stride, dims, "stride"), _ntuple(padding, dims, "padding")
-    output_padding = _ntuple(output_padding, dims, "output_padding")
-    dilation = _ntuple(dilation, dims, "dilation")
-    for name, value in (("stride", stride), ("padding", padding),
-                        ("output_padding", output_padding), ("dilation", dilation)):
-        _check_ints(name, value)
-    check_ranges(stride, dilation, groups, padding, output_padding)
-    return stride, padding, output_padding, dilation
-
-
-def _check_transpose_shapes(x, weight, bias, stride, padding, output_padding, groups,
-                            dilation):
-    """Channel, bias, dtype and output-size checks on a batched ``x``."""
-    C_in, kernel = weight.shape[0], weight.shape[2:]
-    if C_in == 0 or C_in % groups != 0:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
-                           f"{groups} and at least 1 at dimension 0, but got weight of size "
-                           f"{list(weight.shape)} instead")
-    if x.shape[1] != C_in:
-        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
-                           f"input{list(x.shape)} to have {C_in} channels, but got "
-                           f"{x.shape[1]} channels instead")
-    C_out = weight.shape[1] * groups
-    if bias is not None and (not isinstance(bias, torch.Tensor) or bias.dim() != 1
-                             or bias.shape[0] != C_out):
-        size = list(bias.shape) if isinstance(bias, torch.Tensor) else bias
-        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
-                           f"bias to be 1-dimensional with {C_out} elements, but got bias of "
-                           f"size {size} instead")
-    if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
-        raise RuntimeError(f"expected input, weight and bias to have the same dtype, but got "
-                           f"{x.dtype}, {weight.dtype} and "
-                           f"{None if bias is None else bias.dtype}")
-    out = [(i - 1) * s - 2 * p + dl * (k - 1) + op + 1 for i, k, s, p, op, dl in
-           zip(x.shape[2:], kernel, stride, padding, output_padding, dilation)]
-    if any(o <= 0 for o in out):
-        raise RuntimeError(f"Given input size per channel: "
-                           f"({' x '.join(map(str, x.shape[2:]))}). Calculated output size "
-                           f"per channel: ({' x '.join(map(str, out))}). Output size is too small")
-
-
 def conv_transpose_nd(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                       groups=1, dilation=1, dims=2):
     """``conv_transpose{dims}d``: checks, then one of two formulations (chapter 6).
@@ -244,12 +184,12 @@ def conv_transpose_nd(input, weight, bias=None, stride=1, padding=0, output_padd
     if _is_complex32(input, weight, bias):  # no complex32 GEMM on the CPU: go via complex64
         return conv_transpose_nd(*_upcast(input, weight, bias), stride, padding, output_padding,
                                  groups, dilation, dims).to(torch.complex32)
-    stride, padding, output_padding, dilation = _parse_transpose_args(
-        input, weight, bias, stride, padding, output_padding, groups, dilation, dims)
-    unbatched = input.dim() == dims + 1
-    x = input.unsqueeze(0) if unbatched else input  # (N, C_in, *S_in)
-    _check_transpose_shapes(x, weight, bias, stride, padding, output_padding, groups, dilation)
-    if any(s > 1 for s in stride):  # zero insertion would multiply mostly zeros
+    args = parse_conv_transpose_args(input, weight, bias, stride, padding, output_padding,
+                                     groups, dilation, dims=dims)  # chapter 6's checks, N-d
+    x, unbatched, stride, padding, output_padding, dilation, groups = args
+    bias = None if bias is None else bias.to(x.dtype)  # (N, C_in, *S_in) and (C_out,)
+    # zero insertion would multiply mostly zeros; an empty batch may have empty outputs
+    if any(s > 1 for s in stride) or x.shape[0] == 0:
         out = _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, groups,
                                       dilation)
     else:
@@ -272,7 +212,7 @@ def _conv_transpose_as_conv(x, weight, bias, padding, output_padding, groups, di
 
 def _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, groups,
                             dilation):
-    """Stride > 1: every input value stamps the kernel into the output (col2im).
+    """Strided (or empty-batch) case: every input value stamps the kernel into the output.
 
     ``cols[n, c_o, *k, *i] = sum_{c_i} w[c_i, c_o, *k] x[n, c_i, *i]`` is one GEMM per
     group; one ``scatter_add`` then adds each ``cols`` value into

@@ -31,7 +31,7 @@ from .arithmetic import _ntuple
 
 
 class ConvTransposeArgs(NamedTuple):
-    """Normalized arguments of a transposed 2-D convolution (``input`` always batched)."""
+    """Normalized arguments of a transposed convolution (``input`` always batched)."""
 
     input: torch.Tensor
     unbatched: bool
@@ -42,27 +42,28 @@ class ConvTransposeArgs(NamedTuple):
     groups: int
 
 
-def _tuple_arg(value, name: str) -> tuple:
-    if isinstance(value, str):  # PyTorch: "argument 'padding' must be tuple of ints, not str"
-        raise TypeError(f"conv_transpose2d(): argument '{name}' must be tuple of ints, not str")
-    value = _ntuple(value, 2, name)
+def _tuple_arg(value, name: str, dims: int) -> tuple:
+    if isinstance(value, (str, float)):  # "argument 'padding' must be tuple of ints, not str"
+        raise TypeError(f"conv_transpose{dims}d(): argument '{name}' must be tuple of ints, "
+                        f"not {type(value).__name__}")
+    value = _ntuple(value, dims, name)
     _check_ints(name, value)
     return value
 
 
-def _check_ranks_and_types(input, weight, groups) -> None:
+def _check_ranks_and_types(input, weight, groups, dims) -> None:
+    op = f"conv_transpose{dims}d"
     if not isinstance(input, torch.Tensor) or not isinstance(weight, torch.Tensor):
-        raise TypeError(f"conv_transpose2d(): input and weight must be Tensors, got "
+        raise TypeError(f"{op}(): input and weight must be Tensors, got "
                         f"{type(input).__name__} and {type(weight).__name__}")
-    if input.dim() not in (3, 4):
-        raise RuntimeError("Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, "
-                           f"but got input of size: {list(input.shape)}")
-    if weight.dim() != 4:
-        raise RuntimeError("Expected 4D weight (C_in, C_out/groups, kH, kW) for "
-                           f"conv_transpose2d, but got weight of size: {list(weight.shape)}")
+    if input.dim() not in (dims + 1, dims + 2):
+        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to "
+                           f"{op}, but got input of size: {list(input.shape)}")
+    if weight.dim() != dims + 2:
+        raise RuntimeError(f"Expected {dims + 2}D weight (C_in, C_out/groups, *kernel_size) for "
+                           f"{op}, but got weight of size: {list(weight.shape)}")
     if isinstance(groups, bool) or not isinstance(groups, int):
-        raise TypeError(f"conv_transpose2d(): argument 'groups' must be int, not "
-                        f"{type(groups).__name__}")
+        raise TypeError(f"{op}(): argument 'groups' must be int, not {type(groups).__name__}")
 
 
 def _check_channels(input, weight, bias, groups) -> None:
@@ -87,15 +88,18 @@ def _check_channels(input, weight, bias, groups) -> None:
                 f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
                 f"1-dimensional with {C_out_g * groups} elements, but got bias of size "
                 f"{list(bias.shape)} instead")
-    # (a bias of another dtype is cast to the input's, as PyTorch's CPU kernels mostly do)
     if input.dtype != weight.dtype:
         raise RuntimeError(f"expected input and weight to have the same dtype, but got "
                            f"input {input.dtype} and weight {weight.dtype}")
+    # a bias of another dtype is cast to the input's, as PyTorch's CPU kernels do in 1-D and
+    # 2-D; its 3-D kernel refuses it
+    if bias is not None and bias.dtype != input.dtype and input.dim() == 5:
+        raise RuntimeError(f"expected scalar type {input.dtype} but found {bias.dtype} (bias)")
 
 
 def parse_conv_transpose_args(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                              groups=1, dilation=1) -> ConvTransposeArgs:
-    """Check a ``conv_transpose2d`` call like PyTorch does; return it in normal form.
+                              groups=1, dilation=1, dims=2) -> ConvTransposeArgs:
+    """Check a ``conv_transpose{dims}d`` call like PyTorch does; return it in normal form.
 
     ``RuntimeError`` for what PyTorch reports as one (ranks, channels, groups,
     non-positive stride/dilation/groups, negative padding/output_padding,
@@ -103,13 +107,13 @@ def parse_conv_transpose_args(input, weight, bias=None, stride=1, padding=0, out
     output size below 1); ``TypeError`` for arguments of the wrong type (``'same'``
     padding included: transposed convolutions take no padding strings).
     """
-    _check_ranks_and_types(input, weight, groups)
-    stride, padding = _tuple_arg(stride, "stride"), _tuple_arg(padding, "padding")
-    output_padding = _tuple_arg(output_padding, "output_padding")
-    dilation = _tuple_arg(dilation, "dilation")
+    _check_ranks_and_types(input, weight, groups, dims)
+    stride, padding = _tuple_arg(stride, "stride", dims), _tuple_arg(padding, "padding", dims)
+    output_padding = _tuple_arg(output_padding, "output_padding", dims)
+    dilation = _tuple_arg(dilation, "dilation", dims)
     check_ranges(stride, dilation, groups, padding, output_padding)
-    unbatched = input.dim() == 3
-    x = input.unsqueeze(0) if unbatched else input  # (N, C_in, H_in, W_in)
+    unbatched = input.dim() == dims + 1
+    x = input.unsqueeze(0) if unbatched else input  # (N, C_in, *S_in)
     _check_channels(x, weight, bias, groups)
     if x.shape[0] > 0 and x.shape[1] > 0 and 0 in x.shape[2:]:
         raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got "
