@@ -116,7 +116,7 @@ def main():
                          **{f"{n}_ms": _ms(t[n]) for n in functional.BACKENDS}))
         forced = ", ".join(f"{n} {_fmt(_ms(t[n]))}" for n in functional.BACKENDS)
         print(f"{name:22s} torch {1e3 * t['torch']:7.2f} ms  convlab {1e3 * t['auto']:7.2f} ms "
-              f"({rows[-1]['backend']}; forced: {forced})  ratio {ratio:5.2f}  "
+              f"({chosen}; forced: {forced})  ratio {ratio:5.2f}  "
               f"max|diff| {err:.1e}", flush=True)
     median = statistics.median(ratios)
     print(f"median ratio over ResNet-18's 20 conv layers: {median:.2f}")

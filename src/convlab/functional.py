@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from ._checks import parse_conv_args
 from .transposed import parse_conv_transpose_args
-from .winograd_fast import winograd_conv2d
+from .winograd_fast import needs_grad, winograd_conv2d
 
 # "auto" picks per call (see _choose_backend); a name from BACKENDS forces one (benchmarks)
 BACKEND = "auto"
@@ -67,11 +67,11 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     if L >= PER_IMAGE_GEMM_MIN_L:  # per image and group: (C_out/G, K) @ (K, L)
         cols = cols.permute(0, 1, 2, *window, *range(3, 3 + d))  # (N, G, K..., L...), a view
         step = max(1, IM2COL_CHUNK_BYTES // (G * K * L * x.element_size()))
-        if step >= N or _needs_grad(x, weight, bias):  # all at once
-            return _per_image_gemm(cols, w, b).view(N, C_out, *O)
+        if step >= N or needs_grad(x, weight, bias):  # all at once
+            return _per_image_gemm(cols, w, b, L).view(N, C_out, *O)
         out = x.new_empty(N, C_out, *O)  # a few images at a time: their columns stay in cache
         for i in range(0, N, step):
-            _per_image_gemm(cols[i:i + step], w, b, out=out[i:i + step].view(-1, C_out // G, L))
+            _per_image_gemm(cols[i:i + step], w, b, L, out=out[i:i + step].view(-1, C_out // G, L))
         return out
     # per group, the batch in the columns: (C_out/G, K) @ (K, N*L)
     cols = cols.permute(1, 2, *window, 0, *range(3, 3 + d)).reshape(G, K, N * L)  # copy
@@ -79,19 +79,15 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     return out.view(C_out, N, *O).movedim(1, 0).contiguous()  # (N, C_out, *O)
 
 
-def _per_image_gemm(cols, w, b, out=None):
+def _per_image_gemm(cols, w, b, L, out=None):
     """``(N*G, C_out/G, L)`` = ``w (G, C_out/G, K) @ cols (N, G, K..., L...)``, + ``b``."""
-    N, G, d = *cols.shape[:2], (cols.dim() - 3) // 2  # cols: (N, G, C_in/G, *k, *O)
-    cols = cols.reshape(N * G, w.shape[2], math.prod(cols.shape[3 + d:]))  # (N*G, K, L): copy
+    N, G = cols.shape[:2]
+    cols = cols.reshape(N * G, w.shape[2], L)  # (N*G, K, L): the im2col copy
     w = w.expand(N, -1, -1, -1).reshape(N * G, *w.shape[1:])  # a view when G == 1
     if b is None:
         return torch.bmm(w, cols, out=out)
     b = b.expand(N, -1, -1, -1).reshape(N * G, w.shape[1], 1)
     return torch.baddbmm(b, w, cols, out=out)
-
-
-def _needs_grad(*tensors) -> bool:
-    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
 def _choose_backend(x, weight, stride, padding, dilation, groups) -> str:

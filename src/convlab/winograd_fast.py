@@ -78,6 +78,11 @@ def _matrices(points, dtype, device):
         return B_T, torch.kron(G, G), A_T
 
 
+def needs_grad(*tensors) -> bool:
+    """Will autograd record an op on these tensors? (Then no in-place ``out=`` writes.)"""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
 class _Workspace:
     """Named scratch buffers, reused by every chunk: no allocation, and memory still in cache.
 
@@ -148,8 +153,7 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
         Y = torch.matmul(A_T, rows.view(m, n, -1), out=buffer("out_tiles", m, m, P * C_out))
         return Y.view(m, m, b, t, T_w, C_out).permute(2, 5, 3, 0, 4, 1)
 
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad
-                                       for t in (x, weight, bias)):  # autograd: no out=
+    if needs_grad(x, weight, bias):  # autograd: no out=
         out = tiles_out(x, lambda *request: None).reshape(N, C_out, m * T_h, m * T_w)
         out = out[..., :H_out, :W_out]
         return (out if bias is None else out + bias.view(-1, 1, 1)).contiguous()
