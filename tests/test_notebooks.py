@@ -78,3 +78,67 @@ def test_notation_matches_the_notation_page(path):
         if cell["cell_type"] == "markdown":
             drift = re.findall(r"[NHWCL]_\{(?:in|out)\}", nbtools.source(cell))
             assert not drift, f"{path.name}: write {drift[0]} as in book/notation.md"
+
+
+# --- one notation everywhere (book/notation.md) -------------------------------------------
+MARKDOWN_PAGES = sorted((ROOT / "book").glob("*.md"))
+INDEX_LETTERS = set("ncoijuvl")  # book/notation.md, "Index letters"
+# letters allowed inside an index expression besides the index letters: hyper-parameters
+# (s, p, d, k and their per-dimension subscripts H, W) and sizes (N, C, H, W, L, G)
+INDEX_EXPRESSION_LETTERS = INDEX_LETTERS | set("spdkNCHWLG")
+TENSOR_INDEXING = re.compile(r"(?<![A-Za-z])([A-Za-z])(?:_[A-Za-z0-9])?\s*\[([^\[\]]*)\]")
+
+
+def _math_spans(markdown: str) -> list[str]:
+    """The LaTeX of every ``$...$`` and ``$$...$$`` in ``markdown`` (code spans skipped)."""
+    text = re.sub(r"```.*?```", " ", markdown, flags=re.S)
+    text = re.sub(r"`[^`]*`", " ", text)
+    spans = re.findall(r"\$\$(.+?)\$\$", text, flags=re.S)
+    text = re.sub(r"\$\$(.+?)\$\$", " ", text, flags=re.S)
+    return spans + re.findall(r"\$([^$]+)\$", text)
+
+
+def notation_problems(markdown: str) -> list[str]:
+    """Where ``markdown``'s formulas leave the notation of ``book/notation.md``."""
+    found = []
+    for math in _math_spans(markdown):
+        flat = re.sub(r"_\\(?:text|mathrm)\{\w+\}", "_q", math)  # x_\text{pad}: one subscript
+        flat = re.sub(r"\\(text|mathrm|operatorname|mathbf)\{[^}]*\}", " ", flat)
+        flat = re.sub(r"\\[A-Za-z]+", " ", flat)  # \sum, \dots, \tilde, \xi, ...
+        flat = flat.replace("{", "").replace("}", "")
+        for sub in re.findall(r"(?<![A-Za-z])[spdk]_[hw](?![A-Za-z])", flat):
+            found.append(f"{sub}: per-dimension subscripts are H and W ($s_H$, $d_W$)")
+        for name, inside in TENSOR_INDEXING.findall(flat):
+            if name in "XYW":
+                found.append(f"{name}[{inside}]: tensors are lower-case ($x$, $w$, $y$)")
+            letters = set(re.findall(r"(?<![A-Za-z_])[A-Za-z](?![A-Za-z])", inside))
+            stray = sorted(letters - INDEX_EXPRESSION_LETTERS)
+            if stray:
+                found.append(f"{name}[{inside}]: index letter(s) {stray} (use n, c, o, i, j, "
+                             f"u, v, i', j', l)")
+        if re.search(r"C_\\text\{(in|out)\}\s*/\s*g\b", math):
+            found.append(f"{math.strip()[:60]}: the number of groups is $G$")
+    return found
+
+
+def test_notation_checker_catches_drift():
+    assert notation_problems("$y[n, o, i, j] = b[o] + x_p[n, c, s i + d u, s j + d v]$") == []
+    assert notation_problems("$x_\\text{pad}[n, c, i', j']$ and `x[h, w]` in code") == []
+    assert notation_problems("$Y[i, j] = X[i+u, j+v] W[u, v]$")
+    assert notation_problems("$g[n, o, h, w]$")
+    assert notation_problems("$$\\sum_m x[m] w[m - i]$$")
+    assert notation_problems("$(C_\\text{out}, C_\\text{in}/g, k_H, k_W)$")
+    assert notation_problems("$\\tilde{x}[n, c, y s_H + i d_H, x s_W + j d_W]$")
+    assert notation_problems("$s_h i + d_h u$")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + MARKDOWN_PAGES, ids=lambda p: p.name)
+def test_index_letters_match_the_notation_page(path):
+    """Tensors are indexed with the letters of book/notation.md, everywhere."""
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text())["cells"]
+        texts = [nbtools.source(c) for c in cells if c["cell_type"] == "markdown"]
+    else:
+        texts = [path.read_text()]
+    problems = [p for text in texts for p in notation_problems(text)]
+    assert not problems, f"{path.name}: " + "; ".join(problems[:8])

@@ -11,6 +11,13 @@ JavaScript that swap base64 images. No external scripts, no kernel.
 
 ``render(**params)`` returns a matplotlib ``Figure`` (closed after it is encoded) or
 an ``(H, W)``/``(H, W, 3)`` array in [0, 1].
+
+Legibility: the page shows every frame at the column width (752 CSS px in the book's
+theme at a 1280 px window). Each ``<img>`` carries ``data-min-font-px``, the height in
+pixels of the smallest text in its frames at their natural size, so the browser check
+(``tools/browser_check.py``) can compute the size of that text as shown and require
+frames at least ``MIN_FRAME_WIDTH`` px wide with text of at least 10 pt. A figure
+``w`` inches wide shown at 752 px needs fonts of about ``1.28 * w`` pt or more.
 """
 
 from __future__ import annotations
@@ -22,20 +29,39 @@ import io
 import itertools
 import json
 
+import matplotlib
 import matplotlib.pyplot as plt
+import matplotlib.text
 import numpy as np
 
+MIN_FRAME_WIDTH = 700  # px, natural size of every frame
+DEFAULT_DPI = 110
 
-def encode_figure(figure, fmt: str = "png", dpi: int = 72) -> str:
+
+def min_font_px(figure, dpi: float) -> float | None:
+    """Height in pixels, at ``dpi``, of the smallest visible non-empty text in ``figure``."""
+    sizes = [t.get_fontsize() for t in figure.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * dpi / 72 if sizes else None
+
+
+def encode_figure(figure, fmt: str = "png", dpi: int = DEFAULT_DPI) -> str:
     """Encode a matplotlib Figure (closing it) or an image array as base64 ``fmt``."""
+    return _encode(figure, fmt, dpi)[0]
+
+
+def _encode(figure, fmt: str, dpi: float) -> tuple[str, float | None]:
+    """``(base64 image, smallest text in px)``; arrays have no text."""
     buffer = io.BytesIO()
     if isinstance(figure, np.ndarray):
         plt.imsave(buffer, np.clip(figure, 0, 1), format=fmt)
+        font = None
     else:
         kwargs = {"pil_kwargs": {"quality": 85}} if fmt in ("jpg", "jpeg") else {}
+        font = min_font_px(figure, dpi)
         figure.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight", **kwargs)
         plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return base64.b64encode(buffer.getvalue()).decode("ascii"), font
 
 
 class StaticExplorer:
@@ -45,9 +71,10 @@ class StaticExplorer:
     """
 
     def __init__(self, controls: dict, frames: dict, title: str = "", fmt: str = "png",
-                 initial: dict | None = None):
+                 initial: dict | None = None, min_font_px: float | None = None):
         self.controls = {name: list(values) for name, values in controls.items()}
         self.frames = frames
+        self.min_font_px = min_font_px  # smallest text over all frames, natural size
         self.title = title
         self.fmt = fmt
         self.initial = initial or {}
@@ -77,10 +104,11 @@ class StaticExplorer:
         mime = "image/jpeg" if self.fmt in ("jpg", "jpeg") else f"image/{self.fmt}"
         labels = json.dumps([[str(v) for v in self.controls[n]] for n in names])
         title = f"<strong>{html.escape(self.title)}</strong><br>" if self.title else ""
+        font = "" if self.min_font_px is None else f' data-min-font-px="{self.min_font_px:.1f}"'
         return f"""<div class="convlab-explorer" id="{self.id}" style="margin:1em 0">
 {title}<div class="convlab-controls" style="margin-bottom:0.5em">{controls}</div>
-<img class="convlab-frame" alt="{html.escape(self.title or 'explorer frame')}"
- style="max-width:100%" src="data:{mime};base64,{self.frames[start]}">
+<img class="convlab-frame" alt="{html.escape(self.title or 'explorer frame')}"{font}
+ style="width:100%;height:auto" src="data:{mime};base64,{self.frames[start]}">
 <script>
 (function () {{
   var root = document.getElementById("{self.id}");
@@ -108,8 +136,8 @@ class StaticExplorer:
         return len(self.frames)
 
 
-def static_explorer(render, controls: dict, title: str = "", fmt: str = "png", dpi: int = 72,
-                    initial: dict | None = None) -> StaticExplorer:
+def static_explorer(render, controls: dict, title: str = "", fmt: str = "png",
+                    dpi: int = DEFAULT_DPI, initial: dict | None = None) -> StaticExplorer:
     """Render ``render(**params)`` for every combination of ``controls`` values.
 
     ``controls`` maps a parameter name to its list of values (numbers become a range
@@ -117,8 +145,9 @@ def static_explorer(render, controls: dict, title: str = "", fmt: str = "png", d
     it small: every frame is embedded in the page (budget: 3 MB a page).
     """
     names = list(controls)
-    frames = {}
+    frames, fonts = {}, []
     for indices in itertools.product(*(range(len(controls[n])) for n in names)):
         params = {n: controls[n][i] for n, i in zip(names, indices)}
-        frames["_".join(map(str, indices))] = encode_figure(render(**params), fmt, dpi)
-    return StaticExplorer(controls, frames, title, fmt, initial)
+        frames["_".join(map(str, indices))], font = _encode(render(**params), fmt, dpi)
+        fonts += [] if font is None else [font]
+    return StaticExplorer(controls, frames, title, fmt, initial, min(fonts, default=None))
