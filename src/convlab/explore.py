@@ -158,12 +158,13 @@ _PLAYER_CDN_LINK = re.compile(
     r'<link\s+rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*"\s*/?>\s*')
 
 
-def animation_html(animation, **kwargs) -> _HTML:
+def animation_html(animation, **kwargs) -> str:
     """``animation.to_jshtml(**kwargs)``, self-contained: no stylesheet from a CDN.
 
     matplotlib's player template links Font Awesome from a CDN for its button icons;
     the book's theme ships Font Awesome, which draws the same ``fa fa-*`` icons, so the
-    link would only be a request to another host (and fail offline).
+    link would only be a request to another host (and fail offline). The result is a
+    ``str`` that a notebook renders as HTML (the last expression of a cell).
     """
     text = animation.to_jshtml(**kwargs)
     return _HTML(_PLAYER_CDN_LINK.sub("", text, count=1))
