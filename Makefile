@@ -17,7 +17,12 @@ COLAB_CHAPTER := book/01_what_is_a_convolution.ipynb
 COLAB_PIP := pip==24.1.2
 PYTEST_NBVAL := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
 
-.PHONY: venv book serve test lint unit nbval hygiene build site-check browser test-colab bench clean
+# The targets of `make test` run one after another, in the order listed (also under -j):
+# the site checks read the build that `build` just made.
+.NOTPARALLEL:
+
+.PHONY: venv book serve test lint lint-workflows unit nbval hygiene build chromium site-check browser \
+	test-colab bench clean
 
 venv: $(STAMP)
 
@@ -43,11 +48,16 @@ serve:
 test: venv lint unit nbval hygiene build site-check browser test-colab
 	@echo "make test: all checks passed"
 
-lint: venv
+lint: venv lint-workflows
 	$(BIN)/ruff check src tests benchmarks tools book
 
+## lint-workflows: the GitHub Actions workflows against GitHub's workflow schema (offline)
+lint-workflows: venv
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+# tests/test_browser_check.py drives Chromium: it runs in `browser`, after `chromium`
 unit: venv
-	MPLBACKEND=Agg $(BIN)/pytest -n 2 -q tests --ignore=tests/site
+	MPLBACKEND=Agg $(BIN)/pytest -n 2 -q tests --ignore=tests/site --ignore=tests/test_browser_check.py
 
 nbval: venv
 	$(PYTEST_NBVAL) -n 2 --dist loadfile -q book/
@@ -59,13 +69,18 @@ nbval-one: venv
 hygiene: venv
 	$(BIN)/python tools/nbtools.py check $(NOTEBOOKS)
 
-## site-check: the built site's budgets, links, outputs, Colab links (after `make build`)
-site-check: venv
-	CONVLAB_SITE=$(SITE) $(BIN)/pytest -q -p no:cacheprovider tests/site
-
-## browser: every built page in headless Chromium (installed from Debian when missing)
-browser: venv
+## chromium: headless Chromium for the site checks (installed from Debian when missing;
+## set CHROMIUM=/path/to/chrome to use another build)
+chromium:
 	command -v $(CHROMIUM) >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+## site-check: the built site's budgets, links, outputs, Colab links (after `make build`)
+site-check: venv chromium
+	CONVLAB_SITE=$(SITE) CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -p no:cacheprovider tests/site
+
+## browser: the checker's own tests on synthetic pages, then every built page in Chromium
+browser: venv chromium
+	CHROMIUM=$(CHROMIUM) CONVLAB_REQUIRE_CHROMIUM=1 MPLBACKEND=Agg $(BIN)/pytest -q -p no:cacheprovider tests/test_browser_check.py
 	CHROMIUM=$(CHROMIUM) $(BIN)/python tools/browser_check.py --site $(SITE) --screenshots _build/screenshots
 
 ## test-colab: Colab's versions (ipywidgets 7.7.1, numpy 2.1, matplotlib 3.10) in .venv-colab

@@ -38,3 +38,19 @@ def test_arrays_and_jpeg_and_initial_value():
     assert "image/jpeg" in html
     assert 'value="1"' in html  # the slider starts at index 1
     assert ex.id.startswith("convlab-explorer-")
+
+
+def test_animation_html_links_nothing_from_a_cdn():
+    from matplotlib import animation
+
+    from convlab.explore import animation_html
+
+    figure, axes = plt.subplots(figsize=(2, 2))
+    (line,) = axes.plot([0, 1], [0, 0])
+    anim = animation.FuncAnimation(figure, lambda k: line.set_ydata([k, k]), frames=3)
+    raw = anim.to_jshtml()
+    assert "font-awesome" in raw  # what matplotlib's template links (the test's premise)
+    html = animation_html(anim, default_mode="loop")
+    assert "<link" not in html and not re.search(r'(src|href)="(https?:)?//', html)
+    assert 'class="fa fa-play"' in html and html._repr_html_() == html
+    plt.close(figure)

@@ -12,12 +12,20 @@ JavaScript that swap base64 images. No external scripts, no kernel.
 ``render(**params)`` returns a matplotlib ``Figure`` (closed after it is encoded) or
 an ``(H, W)``/``(H, W, 3)`` array in [0, 1].
 
-Legibility: the page shows every frame at the column width (752 CSS px in the book's
-theme at a 1280 px window). Each ``<img>`` carries ``data-min-font-px``, the height in
-pixels of the smallest text in its frames at their natural size, so the browser check
-(``tools/browser_check.py``) can compute the size of that text as shown and require
-frames at least ``MIN_FRAME_WIDTH`` px wide with text of at least 10 pt. A figure
-``w`` inches wide shown at 752 px needs fonts of about ``1.28 * w`` pt or more.
+Legibility: the page shows every frame at the column width (``COLUMN_PX``, 688 CSS px
+in the book's theme at a 1280x800 window, as measured by the browser check). Each
+``<img>`` carries ``data-min-font-px``, the height in pixels of the smallest text in its
+frames at their natural size, so the browser check (``tools/browser_check.py``) can
+compute the size of that text as shown and require frames at least ``MIN_FRAME_WIDTH``
+px wide with text of at least 10 pt (13.3 px). A figure ``w`` inches wide (at any dpi)
+shown at 688 px needs fonts of about ``1.39 * w`` pt or more (less for a tight
+bounding box that trims the figure): a 7-inch figure needs 9.8 pt, a 9-inch one 12.5 pt.
+Frames without text (image arrays) carry no ``data-min-font-px`` and fail the check:
+draw them as figures.
+
+Animations: ``animation_html(anim)`` is ``anim.to_jshtml()`` without the external
+stylesheet that matplotlib's player links (the book's theme draws its icons), so the
+page makes no request to another host.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import html
 import io
 import itertools
 import json
+import re
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -35,6 +44,7 @@ import matplotlib.text
 import numpy as np
 
 MIN_FRAME_WIDTH = 700  # px, natural size of every frame
+COLUMN_PX = 688  # CSS px: the book's column at a 1280x800 window (tools/browser_check.py)
 DEFAULT_DPI = 110
 
 
@@ -134,6 +144,30 @@ class StaticExplorer:
 
     def __len__(self) -> int:
         return len(self.frames)
+
+
+class _HTML(str):
+    """HTML text that a notebook renders as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+# The Font Awesome 4 stylesheet that matplotlib's animation player links from a CDN.
+_PLAYER_CDN_LINK = re.compile(
+    r'<link\s+rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*"\s*/?>\s*')
+
+
+def animation_html(animation, **kwargs) -> str:
+    """``animation.to_jshtml(**kwargs)``, self-contained: no stylesheet from a CDN.
+
+    matplotlib's player template links Font Awesome from a CDN for its button icons;
+    the book's theme ships Font Awesome, which draws the same ``fa fa-*`` icons, so the
+    link would only be a request to another host (and fail offline). The result is a
+    ``str`` that a notebook renders as HTML (the last expression of a cell).
+    """
+    text = animation.to_jshtml(**kwargs)
+    return _HTML(_PLAYER_CDN_LINK.sub("", text, count=1))
 
 
 def static_explorer(render, controls: dict, title: str = "", fmt: str = "png",

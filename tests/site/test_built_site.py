@@ -26,11 +26,71 @@ def test_every_toc_file_is_built(site, toc):
     assert not missing, f"pages in _toc.yml that were not built: {missing}"
 
 
-def test_widget_views_come_with_their_state(site):
-    bad = [p.relative_to(site).as_posix() for p in pages(site)
-           if "application/vnd.jupyter.widget-view+json" in (text := p.read_text())
-           and "application/vnd.jupyter.widget-state+json" not in text]
-    assert not bad, f"widget views without embedded widget state (blank on the site): {bad}"
+WIDGET_MIME = ("application/vnd.jupyter.widget-view+json",
+               "application/vnd.jupyter.widget-state+json")
+
+
+def test_no_live_widget_outputs(site):
+    """Live ipywidgets cannot recompute on the website: their outputs and state are left out.
+
+    (book/_ext/convlab_sphinx.py removes them; the notebooks keep the live widgets.)
+    """
+    bad = {p.relative_to(site).as_posix(): [m for m in WIDGET_MIME if m in p.read_text()]
+           for p in pages(site)}
+    bad = {name: found for name, found in bad.items() if found}
+    assert not bad, f"pages with live-widget views or widget state: {bad}"
+
+
+def _external(url: str) -> bool:
+    return url.startswith(("http://", "https://", "//"))
+
+
+def test_pages_load_nothing_from_other_hosts(site):
+    """Scripts, stylesheets, fonts, icons and images come from the site itself.
+
+    (Links to Colab and GitHub are fine: a reader follows them on purpose.) The browser
+    check also records every request a page makes; this catches it without a browser.
+    """
+    bad = []
+    for page in pages(site):
+        document = soup(page)
+        for element in document.select("script[src], img[src], iframe[src], source[src]"):
+            if _external(element["src"]):
+                bad.append(f"{page.relative_to(site).as_posix()}: <{element.name}> "
+                           f"{element['src']}")
+        for element in document.select("link[href]"):
+            if _external(element["href"]) and not {"canonical", "alternate"} & set(
+                    element.get("rel", [])):
+                bad.append(f"{page.relative_to(site).as_posix()}: <link rel="
+                           f"{' '.join(element.get('rel', []))}> {element['href']}")
+    assert not bad, "pages that load from other hosts:\n" + "\n".join(sorted(set(bad)))
+
+
+def test_mathjax_is_served_from_the_site(site):
+    """Every page with math loads MathJax (and its fonts) from ``_static/mathjax``."""
+    fonts = list((site / "_static" / "mathjax" / "output" / "chtml" / "fonts").rglob("*.woff"))
+    assert fonts, "MathJax's CHTML fonts are not in the built site"
+    with_math = [p for p in pages(site) if soup(p).select("span.math, div.math")]
+    assert with_math, "no page has math"
+    missing = []
+    for page in with_math:
+        sources = [s["src"] for s in soup(page).select("script[src]") if "mathjax" in s["src"]]
+        targets = [local_target(page, src.split("?")[0]) for src in sources]
+        if not targets or not all(t is not None and t.is_file() for t in targets):
+            missing.append(f"{page.relative_to(site).as_posix()}: {sources}")
+    assert not missing, "pages whose MathJax is not served by the site:\n" + "\n".join(missing)
+
+
+def test_no_script_is_included_twice(site):
+    """An inline script included twice (sphinx-thebe's ``const THEBE_JS_URL``) is an error."""
+    bad = {}
+    for page in pages(site):
+        scripts = [s.get("src") or s.get_text() for s in soup(page).find_all("script")
+                   if s.get("type") in (None, "text/javascript", "module")]
+        twice = sorted({s[:60] for s in scripts if s.strip() and scripts.count(s) > 1})
+        if twice:
+            bad[page.relative_to(site).as_posix()] = twice
+    assert not bad, f"scripts included twice: {bad}"
 
 
 def _bad_outputs(page: pathlib.Path) -> list[str]:
