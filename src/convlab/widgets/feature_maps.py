@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
+from matplotlib.patches import Rectangle
 
-from ..viz import plot_feature_maps, plot_kernels
 from ._base import Explorer
 
 
@@ -47,21 +46,45 @@ def layer_activations(model, x: torch.Tensor) -> dict:
     return outputs
 
 
-def _as_array(figure) -> np.ndarray:
-    """Rasterize a Figure into an ``(H, W, 4)`` RGBA array and close it."""
-    figure.canvas.draw()
-    array = np.asarray(figure.canvas.buffer_rgba()).copy()
-    plt.close(figure)
-    return array
+def _keep_full_size(fig) -> None:
+    """A white background over the whole figure: saved with ``bbox_inches="tight"``, every
+    frame of an explorer keeps the figure's size, so the page does not jump."""
+    fig.add_artist(Rectangle((0, 0), 1, 1, transform=fig.transFigure, facecolor="white",
+                             edgecolor="none", zorder=-10))
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _tiles(fig, cell, tiles, cmap, title, highlight=None, centred=False):
+    """Draw ``tiles`` ``(T, H, W)`` in a row-major grid of 8 (or 16) columns inside ``cell``."""
+    cols = 8 if len(tiles) <= 16 else 16
+    rows = -(-len(tiles) // cols)
+    grid = cell.subgridspec(rows, cols, wspace=0.12, hspace=0.45)
+    limit = float(tiles.abs().max()) or 1.0
+    for t, tile in enumerate(tiles):
+        ax = fig.add_subplot(grid[t // cols, t % cols])
+        kw = dict(vmin=-limit, vmax=limit) if centred else {}  # kernels: zero is white
+        ax.imshow(tile.numpy(), cmap=cmap, interpolation="nearest", **kw)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(str(t), fontsize=10, pad=2, color="#c44e52" if t == highlight else "black")
+        for spine in ax.spines.values():
+            spine.set(edgecolor="#c44e52" if t == highlight else "#999999",
+                      linewidth=2.5 if t == highlight else 0.6)
+    fig.add_subplot(cell, frameon=False, xticks=[], yticks=[]).set_title(
+        title, fontsize=11, pad=16)
 
 
 def render_feature_maps(model, images, index: int = 0, layer: str | None = None,
-                        channel: int | None = None, labels=None, max_maps: int = 16):
+                        channel: int | None = None, labels=None, max_maps: int = 32):
     """Figure: test image ``index``, the maps of conv ``layer`` and the kernels of one map.
 
     ``channel`` picks the map whose kernels are shown (one ``kH x kW`` slice per input
     channel: the map is their summed cross-correlations plus a bias); ``None`` picks
-    the map with the largest mean activation for this image.
+    the map with the largest mean activation for this image. That map is framed in red;
+    the first ``max_maps`` maps are drawn, and the chosen one always among them.
     """
     layers = conv_layers(model)
     layer = layer or next(iter(layers))
@@ -69,42 +92,47 @@ def render_feature_maps(model, images, index: int = 0, layer: str | None = None,
         raise ValueError(f"unknown layer {layer!r}; conv layers are {list(layers)}")
     x = images[index]  # (C, H, W)
     maps = layer_activations(model, x)[layer]  # (C_out, H_out, W_out)
-    channel = int(maps.mean((1, 2)).argmax()) if channel is None else channel % len(maps)
+    shown = min(len(maps), max_maps)
+    channel = int(maps[:shown].mean((1, 2)).argmax()) if channel is None else channel % shown
     with torch.no_grad():
         guess = int(model(x.unsqueeze(0)).argmax())
-    truth = f"label {int(labels[index])}, " if labels is not None else ""
-    maps_fig = plot_feature_maps(maps, max_maps=max_maps, ncols=8, title=f"{layer}")
-    kernels_fig = plot_kernels(layers[layer].weight[channel], max_kernels=16, ncols=8,
-                               title=f"kernels of map {channel}")
-    for ax in kernels_fig.axes:  # tiles of weight[channel] are titled 'i,0': input channel i
-        ax.set_title(ax.get_title().split(",")[0], fontsize=8)
-    fig = plt.figure(figsize=(9.5, 4.2))
-    grid = fig.add_gridspec(2, 2, width_ratios=[1, 4.2], height_ratios=[1.3, 1])
+    kernels = layers[layer].weight[channel].detach()  # (C_in, kH, kW): one slice per input map
+    fig = plt.figure(figsize=(7.6, 4.9))
+    grid = fig.add_gridspec(2, 2, width_ratios=[1, 4], height_ratios=[1, 1], wspace=0.08,
+                            hspace=0.55, left=0.01, right=0.99, top=0.88, bottom=0.02)
     ax = fig.add_subplot(grid[:, 0])
     ax.imshow(x.permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray_r")
-    ax.set_title(f"test image {index}\n{truth}predicted {guess}", fontsize=9)
-    for cell, panel in ((grid[0, 1], maps_fig), (grid[1, 1], kernels_fig)):
-        ax_panel = fig.add_subplot(cell)
-        ax_panel.imshow(_as_array(panel))
-    for ax in fig.axes:
-        ax.set_axis_off()
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01, wspace=0.02, hspace=0.02)
+    ax.set_axis_off()
+    truth = f"label {int(labels[index])}\n" if labels is not None else ""
+    ax.set_title(f"test image {index}\n{truth}predicted {guess}", fontsize=11)
+    count = _plural(len(maps), "map") if shown == len(maps) else f"{shown} of {len(maps)} maps"
+    _tiles(fig, grid[0, 1], maps[:shown], "viridis",
+           f"layer {layer}: {count}, {maps.shape[1]}x{maps.shape[2]}", highlight=channel)
+    slices = _plural(len(kernels), "slice")
+    if len(kernels) > 32:
+        slices = f"{len(kernels)} slices (32 shown)"
+    _tiles(fig, grid[1, 1], kernels[:32], "RdBu_r",
+           f"the kernel of map {channel}: {slices} of {kernels.shape[1]}x{kernels.shape[2]}, "
+           f"one per input map", centred=True)
+    _keep_full_size(fig)
     return fig
 
 
-def feature_map_explorer(model, images, labels=None, max_maps: int = 16) -> Explorer:
+def feature_map_explorer(model, images, labels=None, max_maps: int = 32) -> Explorer:
     """Live explorer: ``image`` (IntSlider over ``images``), ``layer`` (Dropdown of the
     conv layers) and ``channel`` (which map's kernels to show; its range follows the
-    layer's number of output channels)."""
+    layer's number of output channels, up to ``max_maps``)."""
     layers = conv_layers(model)
     names = list(layers)
     image = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="image")
     layer = widgets.Dropdown(options=names, value=names[0], description="layer")
-    channel = widgets.IntSlider(value=0, min=0, max=layers[names[0]].weight.shape[0] - 1,
-                                description="map")
+    def last_map(name):  # the slider reaches the maps that are drawn
+        return min(layers[name].weight.shape[0], max_maps) - 1
+
+    channel = widgets.IntSlider(value=0, min=0, max=last_map(names[0]), description="map")
 
     def on_layer(change):  # runs before the explorer's redraw (observers fire in order)
-        channel.max = layers[change["new"]].weight.shape[0] - 1
+        channel.max = last_map(change["new"])
 
     layer.observe(on_layer, names="value")
 
@@ -115,7 +143,7 @@ def feature_map_explorer(model, images, labels=None, max_maps: int = 16) -> Expl
 
 
 def feature_map_static_explorer(model, images, labels=None, indices=(0, 1, 2, 3),
-                                max_maps: int = 16):
+                                max_maps: int = 32):
     """The website twin: every (test image, layer) pair precomputed; the kernels shown are
     those of the most active map."""
     from ..explore import static_explorer
@@ -124,5 +152,4 @@ def feature_map_static_explorer(model, images, labels=None, indices=(0, 1, 2, 3)
     return static_explorer(
         lambda image, layer: render_feature_maps(model, images, image, layer, None, labels,
                                                  max_maps),
-        {"image": list(indices), "layer": names}, title="Feature-map explorer",
-        fmt="png", dpi=60)
+        {"image": list(indices), "layer": names}, title="Feature-map explorer", fmt="png")
