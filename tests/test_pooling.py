@@ -19,7 +19,8 @@ def pool_configs(draw):
     """A random input (ties, NaN, infinities, unbatched, empty or channels-last batches) and
     random pooling arguments, valid or not: torch decides, and we must agree."""
     k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    s = draw(st.sampled_from([None, (), 1, 2, 3, (draw(st.integers(1, 4)), draw(st.integers(1, 4)))]))
+    pair = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = draw(st.sampled_from([None, (), 1, 2, 3, pair]))  # None and (): the kernel size
     d = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
     H, W = draw(st.integers(1, 9)), draw(st.integers(1, 9))

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from frame_helpers import assert_legible  # noqa: E402
 from torch import nn  # noqa: E402
 
 from convlab.widgets.feature_maps import (  # noqa: E402
@@ -19,7 +20,6 @@ from convlab.widgets.feature_maps import (  # noqa: E402
     layer_activations,
     render_feature_maps,
 )
-from frame_helpers import assert_legible  # noqa: E402
 
 
 @pytest.fixture(scope="module")

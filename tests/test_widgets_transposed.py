@@ -6,6 +6,7 @@ matplotlib.use("Agg")
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from frame_helpers import assert_legible  # noqa: E402
 
 from convlab.widgets import (  # noqa: E402
     render_zero_insertion,
@@ -13,7 +14,6 @@ from convlab.widgets import (  # noqa: E402
     zero_insertion_static_explorer,
 )
 from convlab.widgets.transposed import PIXEL, zero_insertion_grid  # noqa: E402
-from frame_helpers import assert_legible  # noqa: E402
 
 
 def test_every_control_redraws_the_image():
