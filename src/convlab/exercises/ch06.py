@@ -42,7 +42,7 @@ _SIZES = [  # (name, input_size, kernel_size, stride, padding, output_padding, d
 def _transpose_size_cases():
     return [Case(name, (i, k), dict(stride=s, padding=p, output_padding=op, dilation=d),
                  expected=conv_transpose_output_size(i, k, s, p, op, d),
-                 hint="o = (i - 1) s - 2p + d (k - 1) + output_padding + 1")
+                 hint="H_out = (H_in - 1) s - 2p + d (k - 1) + output_padding + 1")
             for name, i, k, s, p, op, d in _SIZES]
 
 
@@ -109,7 +109,7 @@ _TARGETS = [  # (name, input_size, output_size, kernel_size, stride, padding, di
 def _output_padding_cases():
     return [Case(name, (i, o, k), dict(stride=s, padding=p, dilation=d),
                  expected=_output_padding_solution(i, o, k, s, p, d),
-                 hint="output_padding = output_size - ((i - 1) s - 2p + d (k - 1) + 1)")
+                 hint="output_padding = output_size - ((H_in - 1) s - 2p + d (k - 1) + 1)")
             for name, i, o, k, s, p, d in _TARGETS]
 
 
