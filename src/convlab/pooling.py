@@ -135,11 +135,24 @@ def _check_dtype(name: str, input, allowed) -> None:
                                   f"'{label[0].upper() + label[1:]}'")
 
 
+def _divisor_arg(divisor_override):
+    """``avg_pool2d``'s ``divisor_override``: ``None`` or a non-zero int, as PyTorch checks."""
+    if divisor_override is None:
+        return None
+    if not hasattr(divisor_override, "__index__"):
+        raise TypeError(f"avg_pool2d(): argument 'divisor_override' must be int, "
+                        f"not {type(divisor_override).__name__}")
+    if operator.index(divisor_override) == 0:
+        raise RuntimeError("divisor must be not zero")
+    return operator.index(divisor_override)
+
+
 def _padded(x, k, s, p, d, out, value):
     """``x`` padded by ``p`` on each side, plus what ceil_mode's last window needs."""
     extra = [max(0, (o - 1) * s_ + d_ * (k_ - 1) + 1 - (size + 2 * p_))
              for o, s_, d_, k_, size, p_ in zip(out, s, d, k, x.shape[-2:], p)]
-    return F.pad(x, (p[1], p[1] + extra[1], p[0], p[0] + extra[0]), value=value)
+    pads = (p[1], p[1] + extra[1], p[0], p[0] + extra[0])
+    return F.pad(x, pads, value=value) if any(pads) else x  # no copy when nothing to pad
 
 
 def _windows(x_p, k, s, d, out):
@@ -161,51 +174,53 @@ def _like_input(out, input):
     return out
 
 
-def _tap_positions(H: int, W: int, k, s, p, d, out, device):
-    """Where every tap of every window reads, as flat indices ``i' W_in + j'`` of the input.
+def _tap_rows(size: int, k: int, s: int, p: int, d: int, out: int, device):
+    """Input row (or column) ``s i - p + d u`` of tap ``u`` of window ``i``: ``(out, k)``.
 
-    Returns ``(position, inside, first)``: ``position`` and ``inside`` (the tap lies in the
-    input, not in the padding) are ``(H_out, W_out, kH*kW)``; ``first`` ``(H_out, W_out)``
-    is what PyTorch's loop starts from, the first tap row and column at or after 0
-    (``while (start < 0) start += d``).
+    Also returns where PyTorch's loop starts in each window, ``(out,)``: the first tap row
+    at or after 0 (``while (start < 0) start += d``), which can lie past the input.
     """
-    def taps(size, k_, s_, p_, d_, out_):  # input row s i - p + d u of tap u, (out, k)
-        start = torch.arange(out_, device=device) * s_ - p_  # (out,)
-        rows = start[:, None] + torch.arange(k_, device=device) * d_  # (out, k)
-        first = start + d_ * ((-start).clamp(min=0) + d_ - 1).div(d_, rounding_mode="floor")
-        return rows, (rows >= 0) & (rows < size), first
-
-    rows, row_in, row_first = taps(H, k[0], s[0], p[0], d[0], out[0])  # (H_out, kH), ...
-    cols, col_in, col_first = taps(W, k[1], s[1], p[1], d[1], out[1])  # (W_out, kW), ...
-    position = rows[:, None, :, None] * W + cols[None, :, None, :]  # (H_out, W_out, kH, kW)
-    inside = row_in[:, None, :, None] & col_in[None, :, None, :]  # (H_out, W_out, kH, kW)
-    first = row_first[:, None] * W + col_first[None, :]  # (H_out, W_out)
-    return position.flatten(-2), inside.flatten(-2), first
+    start = torch.arange(out, device=device) * s - p  # (out,)
+    rows = start[:, None] + torch.arange(k, device=device) * d  # (out, k)
+    first = start + d * ((-start).clamp(min=0) + d - 1).div(d, rounding_mode="floor")
+    return rows, first
 
 
-def _winning_tap(taps, inside):
-    """PyTorch's scan over a window: the *first* largest value, or the *last* NaN.
+def _scan_taps(taps, rows, cols, W: int, low, start):
+    """PyTorch's loop over the taps of one window, run for every window at once.
 
-    ``taps`` ``(..., K)``; returns the winning tap ``(...)`` and whether the window has
-    any tap inside the input at all.
+    ``taps`` ``(N, C, H_out, W_out, kH, kW)`` are the windows of the input padded with
+    ``low``, ``rows`` ``(H_out, kH)`` and ``cols`` ``(W_out, kW)`` the input row and column
+    of each tap, ``start`` ``(H_out, W_out)`` the flat index the loop starts from, with
+    ``low`` as its best value. A tap takes over if it is larger than the best so far, or
+    a NaN: so ties keep the *first* maximum in row-major order, a NaN beats everything
+    and the *last* NaN wins, and a padded tap (``low``, equal to the start) never does.
+
+    Returns the flat index ``i' W_in + j'`` of every window's winner,
+    ``(N, C, H_out, W_out)``.
     """
-    best = taps.amax(-1, keepdim=True)  # NaN where the window holds a NaN
-    nan = best.isnan()
-    hit = torch.where(nan, taps.isnan(), taps == best) & inside  # (..., K)
-    first_hit = hit.byte().argmax(-1)  # argmax returns the first of equal values
-    last_hit = hit.shape[-1] - 1 - hit.flip(-1).byte().argmax(-1)
-    return torch.where(nan[..., 0], last_hit, first_hit), hit.any(-1)
+    N, C, H_out, W_out, kH, kW = taps.shape
+    best = taps.new_full((N, C, H_out, W_out), low)
+    index = start.expand(N, C, H_out, W_out)
+    for u in range(kH):
+        for v in range(kW):
+            tap = taps[..., u, v]  # (N, C, H_out, W_out): tap (u, v) of every window
+            take = (tap > best) | tap.isnan()
+            best = torch.where(take, tap, best)
+            index = torch.where(take, rows[:, u, None] * W + cols[None, :, v], index)
+    return index
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    r"""2-D max pooling as ``unfold`` + max over each window: ``F.max_pool2d``'s drop-in.
+    r"""2-D max pooling as ``unfold`` + a max over each window: ``F.max_pool2d``'s drop-in.
 
     ``y[n, c, i, j] = max_{u,v} x_p[n, c, s_H i + d_H u, s_W j + d_W v]`` over a
     ``-inf``-padded input (the smallest integer for integer dtypes). Like PyTorch, each
-    window keeps its *first* largest value in row-major order, or its *last* NaN; the
-    indices count positions in the unpadded ``H_in x W_in`` plane. The value is
-    gathered from the input at that index, so the gradient flows to it alone.
+    window keeps its *first* largest value in row-major order, or its *last* NaN
+    (:func:`_scan_taps`); the indices count positions in the unpadded ``H_in x W_in``
+    plane. The value is gathered from the input at that index, so the gradient flows to
+    the winner alone.
 
     Shape:
         - input: :math:`(N, C, H_\text{in}, W_\text{in})` or :math:`(C, H_\text{in}, W_\text{in})`
@@ -217,15 +232,17 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     x = input if input.dim() == 4 else input[None]  # (N, C, H_in, W_in)
     N, C, H, W = x.shape
     low = -float("inf") if x.is_floating_point() else torch.iinfo(x.dtype).min
-    taps = _windows(_padded(x, k, s, p, d, out, low), k, s, d, out)  # (N, C, H_out, W_out, kH, kW)
-    position, inside, first = _tap_positions(H, W, k, s, p, d, out, x.device)
-    tap, found = _winning_tap(taps.flatten(-2), inside)  # (N, C, H_out, W_out) each
-    indices = position.expand(N, C, -1, -1, -1).gather(-1, tap[..., None])[..., 0]
-    # a dilated window may have all its taps in the padding: PyTorch gives -inf there,
-    # with the index its loop started from (which can lie outside the input)
-    indices = torch.where(found, indices, first)  # (N, C, H_out, W_out)
+    x_p = _padded(x.detach(), k, s, p, d, out, low)  # (N, C, H_p, W_p)
+    taps = _windows(x_p, k, s, d, out)  # (N, C, H_out, W_out, kH, kW), a view
+    rows, first_row = _tap_rows(H, k[0], s[0], p[0], d[0], out[0], x.device)  # (H_out, kH)
+    cols, first_col = _tap_rows(W, k[1], s[1], p[1], d[1], out[1], x.device)  # (W_out, kW)
+    indices = _scan_taps(taps, rows, cols, W, low, first_row[:, None] * W + first_col)
     values = x.flatten(2).gather(2, indices.flatten(2).clamp(0, H * W - 1)).view_as(indices)
-    values = torch.where(found, values, torch.full_like(values, low))  # grad: to the winner
+    # a dilated window can have every tap in the padding: PyTorch returns -inf there (and
+    # its backward adds the gradient into the next channel; ours sends it nowhere)
+    empty = ~(((rows >= 0) & (rows < H)).any(1)[:, None] & ((cols >= 0) & (cols < W)).any(1))
+    if empty.any():
+        values = torch.where(empty, torch.full_like(values, low), values)
     if input.dim() == 3:
         values, indices = values[0], indices[0]
     values, indices = _like_input(values, input), _like_input(indices, input)
@@ -246,13 +263,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         - input: :math:`(N, C, H_\text{in}, W_\text{in})` or :math:`(C, H_\text{in}, W_\text{in})`
         - output: :math:`(N, C, H_\text{out}, W_\text{out})` or unbatched
     """
-    if divisor_override is not None:
-        if not hasattr(divisor_override, "__index__"):
-            raise TypeError(f"avg_pool2d(): argument 'divisor_override' must be int, "
-                            f"not {type(divisor_override).__name__}")
-        divisor_override = operator.index(divisor_override)
-        if divisor_override == 0:
-            raise RuntimeError("divisor must be not zero")
+    divisor_override = _divisor_arg(divisor_override)
     k, s, p, d, out = _pool_args("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     _check_dtype("avg_pool2d", input, (torch.int64,))
     x = input if input.dim() == 4 else input[None]  # (N, C, H_in, W_in)

@@ -57,24 +57,43 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _tiles(fig, cell, tiles, cmap, title, highlight=None, centred=False):
-    """Draw ``tiles`` ``(T, H, W)`` in a row-major grid of 8 (or 16) columns inside ``cell``."""
-    cols = 8 if len(tiles) <= 16 else 16
-    rows = -(-len(tiles) // cols)
-    grid = cell.subgridspec(rows, cols, wspace=0.12, hspace=0.45)
-    limit = float(tiles.abs().max()) or 1.0
-    for t, tile in enumerate(tiles):
-        ax = fig.add_subplot(grid[t // cols, t % cols])
-        kw = dict(vmin=-limit, vmax=limit) if centred else {}  # kernels: zero is white
-        ax.imshow(tile.numpy(), cmap=cmap, interpolation="nearest", **kw)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(str(t), fontsize=10, pad=2, color="#c44e52" if t == highlight else "black")
-        for spine in ax.spines.values():
-            spine.set(edgecolor="#c44e52" if t == highlight else "#999999",
-                      linewidth=2.5 if t == highlight else 0.6)
-    fig.add_subplot(cell, frameon=False, xticks=[], yticks=[]).set_title(
-        title, fontsize=11, pad=16)
+def _mosaic(tiles, centred=False):
+    """``tiles`` ``(T, H, W)`` as one image, 8 (or 16) to a row, NaN between them.
+
+    Feature maps are scaled each to its own range; kernels (``centred``) share one scale
+    centred on zero (0.5 is a zero weight). Returns the image and the top-left corner of
+    every tile. One image for all tiles keeps a frame quick to draw.
+    """
+    T, H, W = tiles.shape
+    cols = 8 if T <= 16 else 16
+    gap_w = max(1, W // 4)
+    gap_h = max(2, round(0.04 * cols * (W + gap_w)))  # room for the tile's number above it
+    if centred:
+        scaled = 0.5 + tiles / (2 * (float(tiles.abs().max()) or 1.0))
+    else:
+        low = tiles.amin((1, 2), keepdim=True)
+        scaled = (tiles - low) / (tiles.amax((1, 2), keepdim=True) - low + 1e-12)
+    rows = -(-T // cols)
+    image = torch.full((rows * (H + gap_h), cols * (W + gap_w) - gap_w), float("nan"))
+    corners = [(gap_h + (t // cols) * (H + gap_h), (t % cols) * (W + gap_w)) for t in range(T)]
+    for t, (top, left) in enumerate(corners):
+        image[top:top + H, left:left + W] = scaled[t]
+    return image, corners
+
+
+def _draw_mosaic(ax, image, corners, size, cmap, title, highlight=None):
+    H, W = size
+    ax.imshow(image.numpy(), cmap=plt.get_cmap(cmap).with_extremes(bad="white"), vmin=0,
+              vmax=1, interpolation="nearest")
+    for t, (top, left) in enumerate(corners):
+        red = t == highlight
+        ax.text(left + (W - 1) / 2, top - 0.7, str(t), ha="center", va="bottom", fontsize=10,
+                color="#c44e52" if red else "black")
+        if red:
+            ax.add_patch(Rectangle((left - 0.5, top - 0.5), W, H, fill=False, linewidth=2.5,
+                                   edgecolor="#c44e52"))
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=11)
 
 
 def render_feature_maps(model, images, index: int = 0, layer: str | None = None,
@@ -96,24 +115,27 @@ def render_feature_maps(model, images, index: int = 0, layer: str | None = None,
     channel = int(maps[:shown].mean((1, 2)).argmax()) if channel is None else channel % shown
     with torch.no_grad():
         guess = int(model(x.unsqueeze(0)).argmax())
-    kernels = layers[layer].weight[channel].detach()  # (C_in, kH, kW): one slice per input map
-    fig = plt.figure(figsize=(7.6, 4.9))
-    grid = fig.add_gridspec(2, 2, width_ratios=[1, 4], height_ratios=[1, 1], wspace=0.08,
-                            hspace=0.55, left=0.01, right=0.99, top=0.88, bottom=0.02)
+    kernels = layers[layer].weight[channel].detach()[:32]  # (C_in, kH, kW): a slice per input
+    map_image, map_corners = _mosaic(maps[:shown])
+    kernel_image, kernel_corners = _mosaic(kernels, centred=True)
+    aspects = [image.shape[0] / image.shape[1] for image in (map_image, kernel_image)]
+    fig = plt.figure(figsize=(7.6, 4.6))  # one size for every frame: the page does not jump
+    grid = fig.add_gridspec(2, 2, width_ratios=[1, 4], height_ratios=aspects, wspace=0.08,
+                            hspace=0.3, left=0.01, right=0.99, top=0.9, bottom=0.02)
     ax = fig.add_subplot(grid[:, 0])
     ax.imshow(x.permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray_r")
     ax.set_axis_off()
     truth = f"label {int(labels[index])}\n" if labels is not None else ""
     ax.set_title(f"test image {index}\n{truth}predicted {guess}", fontsize=11)
     count = _plural(len(maps), "map") if shown == len(maps) else f"{shown} of {len(maps)} maps"
-    _tiles(fig, grid[0, 1], maps[:shown], "viridis",
-           f"layer {layer}: {count}, {maps.shape[1]}x{maps.shape[2]}", highlight=channel)
-    slices = _plural(len(kernels), "slice")
-    if len(kernels) > 32:
-        slices = f"{len(kernels)} slices (32 shown)"
-    _tiles(fig, grid[1, 1], kernels[:32], "RdBu_r",
-           f"the kernel of map {channel}: {slices} of {kernels.shape[1]}x{kernels.shape[2]}, "
-           f"one per input map", centred=True)
+    _draw_mosaic(fig.add_subplot(grid[0, 1]), map_image, map_corners, maps.shape[1:], "viridis",
+                 f"layer {layer}: {count}, {maps.shape[1]}x{maps.shape[2]}", highlight=channel)
+    slices = _plural(layers[layer].weight.shape[1], "slice")
+    if layers[layer].weight.shape[1] > len(kernels):
+        slices += f" ({len(kernels)} shown)"
+    _draw_mosaic(fig.add_subplot(grid[1, 1]), kernel_image, kernel_corners, kernels.shape[1:],
+                 "RdBu_r", f"the kernel of map {channel}: {slices} of {kernels.shape[1]}x"
+                 f"{kernels.shape[2]}, one per input map")
     _keep_full_size(fig)
     return fig
 
