@@ -24,18 +24,19 @@ def conv_layers(model) -> dict:
 
 @torch.no_grad()
 def layer_activations(model, x: torch.Tensor) -> dict:
-    """Run ``model`` on one image and return name -> output of each conv layer.
+    r"""Run ``model`` on one image and return name -> output of each conv layer.
 
     A forward hook on each conv layer stores its output; the hooks are removed
     afterwards, even if the forward pass fails.
 
     Shape:
-        - x: :math:`(C, H, W)`; each activation: :math:`(C_{out}, H_{out}, W_{out})`
+        - x: :math:`(C_\text{in}, H_\text{in}, W_\text{in})`; each activation:
+          :math:`(C_\text{out}, H_\text{out}, W_\text{out})`
     """
     outputs, handles = {}, []
     for name, layer in conv_layers(model).items():
         def hook(module, inputs, output, name=name):
-            outputs[name] = output[0].detach()  # (1, C_out, H, W) -> (C_out, H, W)
+            outputs[name] = output[0].detach()  # (1, C_out, H_out, W_out) -> (C_out, H_out, W_out)
         handles.append(layer.register_forward_hook(hook))
     try:
         model.eval()
