@@ -218,7 +218,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     ``y[n, c, i, j] = max_{u,v} x_p[n, c, s_H i + d_H u, s_W j + d_W v]`` over a
     ``-inf``-padded input (the smallest integer for integer dtypes). Like PyTorch, each
     window keeps its *first* largest value in row-major order, or its *last* NaN
-    (:func:`_scan_taps`); the indices count positions in the unpadded ``H_in x W_in``
+    (``_scan_taps``); the indices count positions in the unpadded ``H_in x W_in``
     plane. The value is gathered from the input at that index, so the gradient flows to
     the winner alone.
 
