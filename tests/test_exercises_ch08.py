@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from exercise_helpers import assert_solution_passes, rejected
 from torch import nn
 
 from convlab.exercises import EXERCISES
 
-CH08 = ["ch08_accuracy", "ch08_conv_outputs", "ch08_count_parameters"]
+CH08 = ["ch08_max_pool", "ch08_accuracy", "ch08_conv_outputs", "ch08_count_parameters"]
 
 
 @pytest.mark.parametrize("exercise_id", CH08)
@@ -72,3 +73,33 @@ def test_count_rejects_weights_only():
 def test_count_rejects_counting_frozen_parameters():
     rejected("ch08_count_parameters", lambda model: sum(p.numel() for p in model.parameters()),
              "frozen")
+
+
+def test_max_pool_solution_passes():
+    assert_solution_passes("ch08_max_pool", chapter=8)
+
+
+def test_max_pool_rejects_average_pooling():
+    rejected("ch08_max_pool", lambda x, k: x.unfold(2, k, k).unfold(3, k, k).mean((-2, -1)),
+             "2x2 windows on a 4x4")
+
+
+def test_max_pool_rejects_overlapping_windows():
+    rejected("ch08_max_pool", lambda x, k: x.unfold(2, k, 1).unfold(3, k, 1).amax((-2, -1)),
+             "2x2 windows on a 4x4")
+
+
+def test_max_pool_rejects_a_maximum_started_from_zero():
+    rejected("ch08_max_pool",
+             lambda x, k: x.unfold(2, k, k).unfold(3, k, k).amax((-2, -1)).clamp(min=0),
+             "negative")
+
+
+def test_max_pool_rejects_keeping_partial_windows():
+    rejected("ch08_max_pool", lambda x, k: F.max_pool2d(x, k, ceil_mode=True), "left out")
+
+
+def test_max_pool_rejects_the_maximum_over_channels_too():
+    rejected("ch08_max_pool",
+             lambda x, k: x.unfold(2, k, k).unfold(3, k, k).amax((1, -2, -1), keepdim=True)
+             .squeeze(-1).squeeze(-1).expand(-1, x.shape[1], -1, -1), "negative")

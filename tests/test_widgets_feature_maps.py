@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from frame_helpers import assert_legible  # noqa: E402
 from torch import nn  # noqa: E402
 
 from convlab.widgets.feature_maps import (  # noqa: E402
@@ -70,6 +71,9 @@ def test_live_explorer_redraws_on_every_control(net, images):
     assert explorer.controls["channel"].max == 5  # follows the layer's C_out
     explorer.controls["layer"].value = "0"
     assert explorer.controls["channel"].max == 3 and explorer.error is None
+    small = feature_map_explorer(net, images, max_maps=4)
+    small.controls["layer"].value = "3"
+    assert small.controls["channel"].max == 3  # only the maps that are drawn
 
 
 def test_static_twin_has_a_frame_per_image_and_layer(net, images):
@@ -77,3 +81,25 @@ def test_static_twin_has_a_frame_per_image_and_layer(net, images):
     assert len(static.frames) == 4
     html = static.to_html()
     assert "Feature-map explorer" in html and len(html) < 600_000
+
+
+def test_static_twin_is_legible_at_the_column_width(net, images):
+    assert_legible(feature_map_static_explorer(net, images, labels=torch.arange(5),
+                                               indices=(0, 1)))
+
+
+def _texts(fig):
+    return [t.get_text() for t in fig.findobj(plt.Text) if t.get_text()]
+
+
+def test_captions_count_in_words(net, images):
+    """One kernel slice is '1 slice', never '1 slices'; every count agrees with the model."""
+    first = " ".join(_texts(render_feature_maps(net, images, 0, "0", 2, torch.arange(5))))
+    assert "4 maps, 8x8" in first and "kernel of map 2: 1 slice of 3x3" in first, first
+    assert "1 slices" not in first and "1 kernels" not in first
+    second = " ".join(_texts(render_feature_maps(net, images, 1, "3", None, torch.arange(5))))
+    assert "6 maps, 4x4" in second and "4 slices of 3x3" in second, second
+    assert "label 1" in second and "predicted" in second
+    few = " ".join(_texts(render_feature_maps(net, images, 1, "3", 5, None, max_maps=4)))
+    assert "4 of 6 maps" in few and "kernel of map 1" in few  # 5 is not drawn: wraps to 1
+    plt.close("all")

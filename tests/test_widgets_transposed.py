@@ -6,6 +6,7 @@ matplotlib.use("Agg")
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from frame_helpers import assert_legible  # noqa: E402
 
 from convlab.widgets import (  # noqa: E402
     render_zero_insertion,
@@ -63,3 +64,15 @@ def test_static_twin_has_every_combination():
     ex = zero_insertion_static_explorer(strides=(1, 2), paddings=(0,), kernels=(2, 3))
     assert len(ex.frames) == 4
     assert len(set(ex.frames.values())) == 4
+
+
+def test_static_twin_is_legible_at_the_column_width():
+    assert_legible(zero_insertion_static_explorer())  # the chapter's grid, crops included
+
+
+def test_titles_count_zeros_in_words():
+    fig = render_zero_insertion(stride=2, padding=0, kernel_size=3)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith("1 zero inserted") for t in titles), titles
+    fig = render_zero_insertion(stride=3, padding=0, kernel_size=3)
+    assert any(ax.get_title().startswith("2 zeros inserted") for ax in fig.axes)

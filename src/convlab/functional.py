@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import parse_conv_args
+from .pooling import avg_pool2d, max_pool2d
 from .transposed import parse_conv_transpose_args
 from .winograd_fast import needs_grad, winograd_conv2d
 
@@ -39,7 +40,7 @@ PER_IMAGE_GEMM_MIN_L = 128  # output positions per image from which im2col's GEM
 IM2COL_CHUNK_BYTES = 2**24  # columns per chunk of images, when not differentiating
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-           "conv_transpose3d", "conv_nd", "conv_transpose_nd"]
+           "conv_transpose3d", "conv_nd", "conv_transpose_nd", "avg_pool2d", "max_pool2d"]
 
 
 def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):

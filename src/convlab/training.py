@@ -43,7 +43,7 @@ def train_epoch(model, loader, optimizer, device="cpu") -> tuple[float, float]:
     total_loss, correct, count = 0.0, 0, 0
     for x, y in loader:
         x, y = x.to(device), y.to(device)
-        logits = model(x)  # (B, num_classes)
+        logits = model(x)  # (N, classes)
         loss = F.cross_entropy(logits, y)
         optimizer.zero_grad()
         loss.backward()
@@ -61,7 +61,7 @@ def evaluate(model, loader, device="cpu") -> tuple[float, float]:
     total_loss, correct, count = 0.0, 0, 0
     for x, y in loader:
         x, y = x.to(device), y.to(device)
-        logits = model(x)  # (B, num_classes)
+        logits = model(x)  # (N, classes)
         total_loss += F.cross_entropy(logits, y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
         count += len(y)

@@ -30,7 +30,7 @@ def _autograd(x, w, stride=1):
 # --- 1. grad_bias ---------------------------------------------------------------------
 
 def _grad_bias_solution(grad_output):
-    # every output pixel of channel o adds b[o] once: dL/db[o] = sum of g over n, h, w
+    # every output pixel of channel o adds b[o] once: dL/db[o] = sum of g over n, i, j
     return grad_output.sum(dim=(0, 2, 3))  # (N, C_out, H_out, W_out) -> (C_out,)
 
 
@@ -56,11 +56,11 @@ register(Exercise(
 def _grad_input_solution(grad_output, weight, input_size, stride=2):
     kH, kW = weight.shape
     grad_input = torch.zeros(input_size, dtype=grad_output.dtype)  # unread pixels stay 0
-    for h in range(grad_output.shape[0]):
-        for w in range(grad_output.shape[1]):
-            # output (h, w) read the window at (stride*h, stride*w): send g back through W
-            grad_input[stride * h:stride * h + kH, stride * w:stride * w + kW] += \
-                grad_output[h, w] * weight
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            # output (i, j) read the window at (stride*i, stride*j): send g back through w
+            grad_input[stride * i:stride * i + kH, stride * j:stride * j + kW] += \
+                grad_output[i, j] * weight
     return grad_input
 
 
@@ -74,8 +74,8 @@ def _grad_input_cases():
         w = _rand(gen, *k)
         g, grad_x, _ = _autograd(_rand(gen, *size), w, stride=2)
         cases.append(Case(name, (g, w, size), expected=grad_x,
-                          hint="output (h, w) read input[2h:2h+kH, 2w:2w+kW]: add "
-                               "g[h, w] * weight there; pixels no window read get 0"))
+                          hint="output (i, j) read input[2i:2i+kH, 2j:2j+kW]: add "
+                               "g[i, j] * weight there; pixels no window read get 0"))
     return cases
 
 
@@ -95,10 +95,10 @@ def _grad_weight_solution(input, grad_output):
     H_out, W_out = grad_output.shape
     kH, kW = input.shape[0] - H_out + 1, input.shape[1] - W_out + 1
     grad_weight = torch.zeros(kH, kW, dtype=input.dtype)
-    for i in range(kH):
-        for j in range(kW):
-            # W[i, j] met input[h + i, w + j] at every output (h, w): correlate x with g
-            grad_weight[i, j] = (input[i:i + H_out, j:j + W_out] * grad_output).sum()
+    for u in range(kH):
+        for v in range(kW):
+            # w[u, v] met input[i + u, j + v] at every output (i, j): correlate x with g
+            grad_weight[u, v] = (input[u:u + H_out, v:v + W_out] * grad_output).sum()
     return grad_weight
 
 
@@ -112,7 +112,7 @@ def _grad_weight_cases():
         x = _rand(gen, *size)
         g, _, grad_w = _autograd(x, _rand(gen, *k))
         cases.append(Case(name, (x, g), expected=grad_w,
-                          hint="dL/dW[i, j] = sum_hw g[h, w] * x[h + i, w + j]: "
+                          hint="dL/dw[u, v] = sum_ij g[i, j] * x[i + u, j + v]: "
                                "a valid correlation of x with g, no flip"))
     return cases
 
@@ -120,8 +120,8 @@ def _grad_weight_cases():
 register(Exercise(
     id="grad_weight", chapter=5, title="The weight gradient is a correlation",
     prompt="Write grad_weight(input, grad_output) for the single-channel valid "
-           "cross-correlation y = conv2d(x, W) (stride 1, no padding): input is x (H, W), "
-           "grad_output is dL/dy (H_out, W_out); return dL/dW, shape "
+           "cross-correlation y = conv2d(x, w) (stride 1, no padding): input is x (H, W), "
+           "grad_output is dL/dy (H_out, W_out); return dL/dw, shape "
            "(H - H_out + 1, W - W_out + 1).",
     solution=_grad_weight_solution, cases=_grad_weight_cases,
     hint="the kernel size is H - H_out + 1 by W - W_out + 1"))

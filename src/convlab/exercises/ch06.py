@@ -42,7 +42,7 @@ _SIZES = [  # (name, input_size, kernel_size, stride, padding, output_padding, d
 def _transpose_size_cases():
     return [Case(name, (i, k), dict(stride=s, padding=p, output_padding=op, dilation=d),
                  expected=conv_transpose_output_size(i, k, s, p, op, d),
-                 hint="o = (i - 1) s - 2p + d (k - 1) + output_padding + 1")
+                 hint="H_out = (H_in - 1) s - 2p + d (k - 1) + output_padding + 1")
             for name, i, k, s, p, op, d in _SIZES]
 
 
@@ -109,7 +109,7 @@ _TARGETS = [  # (name, input_size, output_size, kernel_size, stride, padding, di
 def _output_padding_cases():
     return [Case(name, (i, o, k), dict(stride=s, padding=p, dilation=d),
                  expected=_output_padding_solution(i, o, k, s, p, d),
-                 hint="output_padding = output_size - ((i - 1) s - 2p + d (k - 1) + 1)")
+                 hint="output_padding = output_size - ((H_in - 1) s - 2p + d (k - 1) + 1)")
             for name, i, o, k, s, p, d in _TARGETS]
 
 
@@ -127,9 +127,10 @@ register(Exercise(
 def _scatter_solution(x, weight, stride=1):
     (H, W), (kH, kW) = x.shape, weight.shape
     out = x.new_zeros((H - 1) * stride + kH, (W - 1) * stride + kW)
-    for h in range(H):
-        for w in range(W):  # every input pixel stamps a scaled copy of the kernel
-            out[stride * h:stride * h + kH, stride * w:stride * w + kW] += x[h, w] * weight
+    for row in range(H):
+        for col in range(W):  # every input pixel stamps a scaled copy of the kernel
+            out[stride * row:stride * row + kH, stride * col:stride * col + kW] += \
+                x[row, col] * weight
     return out
 
 
@@ -144,14 +145,14 @@ def _scatter_cases():
         cases.append(Case(name, (x, w), dict(stride=s),
                           expected=F.conv_transpose2d(x[None, None], w[None, None],
                                                       stride=s)[0, 0],
-                          hint="out[s h + i, s w + j] += x[h, w] * weight[i, j]; no flip"))
+                          hint="out[s i' + u, s j' + v] += x[i', j'] * weight[u, v]; no flip"))
     return cases
 
 
 register(Exercise(
     id="conv_transpose_scatter", chapter=6, title="Transposed convolution by scatter-add",
     prompt="Write conv_transpose(x, weight, stride=1) for single-channel x (H, W) and "
-           "weight (kH, kW): every input pixel adds x[h, w] * weight into the output at "
-           "(stride*h, stride*w). Output shape ((H-1)*stride + kH, (W-1)*stride + kW).",
+           "weight (kH, kW): every input pixel adds x[i', j'] * weight into the output at "
+           "(stride*i', stride*j'). Output shape ((H-1)*stride + kH, (W-1)*stride + kW).",
     solution=_scatter_solution, cases=_scatter_cases,
     hint="scatter (+=) into the output, don't gather"))

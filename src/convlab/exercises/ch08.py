@@ -1,8 +1,9 @@
-"""Chapter 8 exercises: accuracy, forward hooks, parameter counts of a small CNN."""
+"""Chapter 8 exercises: max pooling with unfold, accuracy, forward hooks, parameter counts."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .core import Case, Exercise, register
@@ -16,7 +17,46 @@ def _small_cnn(seed: int, C1: int = 4, C2: int = 6, bias: bool = True) -> nn.Mod
         nn.Flatten(), nn.Linear(C2 * 2 * 2, 10))
 
 
-# --- 1. accuracy from logits -------------------------------------------------------------
+# --- 1. max pooling as unfold + max -----------------------------------------------------
+
+def _max_pool_solution(x, kernel_size):
+    k = kernel_size
+    windows = x.unfold(2, k, k).unfold(3, k, k)  # (N, C, H_out, W_out, k, k): leftovers dropped
+    return windows.amax(dim=(-2, -1))  # the largest value of each window: (N, C, H_out, W_out)
+
+
+def _max_pool_cases():
+    gen = torch.Generator().manual_seed(81)
+    first = torch.randperm(16, generator=gen).float().reshape(1, 1, 4, 4)  # distinct, positive
+    shapes = [("all values negative", (1, 2, 4, 6), 2, "negative"),
+              ("a batch of 2 images with 3 channels", (2, 3, 6, 6), 2, None),
+              ("3x3 windows on 7x7: the last row and column are left out", (1, 2, 7, 7), 3, None),
+              ("a 5x8 image: the last row is left out", (1, 1, 5, 8), 2, None),
+              ("1x1 windows change nothing", (1, 2, 3, 3), 1, None)]
+    cases = [Case("2x2 windows on a 4x4 image", (first, 2), expected=F.max_pool2d(first, 2),
+                  hint="unfold(2, k, k) then unfold(3, k, k) gives (N, C, H_out, W_out, k, k)")]
+    for name, shape, k, kind in shapes:
+        x = torch.randn(*shape, generator=gen, dtype=torch.float64)
+        x = -x.abs() - 0.1 if kind == "negative" else x
+        cases.append(Case(name, (x, k), expected=F.max_pool2d(x, k),
+                          hint="start the maximum from the window's own values, not from 0"
+                          if kind else "F.max_pool2d drops the rows and columns that do not "
+                                       "fill a whole window (ceil_mode=False)"))
+    return cases
+
+
+register(Exercise(
+    id="ch08_max_pool", chapter=8, title="Max pooling with unfold",
+    prompt="Write max_pool(x, kernel_size) for x of shape (N, C, H, W) and an int kernel_size "
+           "k: cut each channel into non-overlapping k x k windows (stride k, no padding; rows "
+           "and columns that do not fill a whole window are left out, as F.max_pool2d does) "
+           "and return the largest value of each window, shape (N, C, H // k, W // k). Use "
+           "unfold and amax, not F.max_pool2d.",
+    solution=_max_pool_solution, cases=_max_pool_cases,
+    hint="x.unfold(dim, size, step) makes the windows of one dimension; amax reduces them"))
+
+
+# --- 2. accuracy from logits -------------------------------------------------------------
 
 def _accuracy_solution(logits, labels):
     return (logits.argmax(dim=1) == labels).float().mean().item()  # (N, classes) -> (N,)
@@ -44,7 +84,7 @@ register(Exercise(
     hint="(logits.argmax(dim=1) == labels) is a boolean tensor; its mean is the accuracy"))
 
 
-# --- 2. feature maps with forward hooks ----------------------------------------------------
+# --- 3. feature maps with forward hooks ----------------------------------------------------
 
 def _conv_outputs_solution(model, x):
     outputs = []
@@ -79,7 +119,7 @@ register(Exercise(
          "it returns a handle whose .remove() takes the hook off"))
 
 
-# --- 3. counting a CNN's parameters -------------------------------------------------------
+# --- 4. counting a CNN's parameters -------------------------------------------------------
 
 def _count_solution(model):
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -35,6 +35,13 @@ def zero_insertion_grid(input_size: int, stride: int, padding: int, kernel_size:
     return F.pad(codes[None], (border, border + output_padding) * 2, value=BORDER)[0]
 
 
+def _keep_full_size(fig) -> None:
+    """A white background over the whole figure: saved with ``bbox_inches="tight"``, every
+    frame of an explorer keeps the figure's size, so the page does not jump."""
+    fig.add_artist(Rectangle((0, 0), 1, 1, transform=fig.transFigure, facecolor="white",
+                             edgecolor="none", zorder=-10))
+
+
 def _draw_grid(ax, codes, labels=None, title=""):
     ax.imshow(codes.numpy(), cmap=COLORS, vmin=0, vmax=2)
     n_rows, n_cols = codes.shape
@@ -46,16 +53,16 @@ def _draw_grid(ax, codes, labels=None, title=""):
     ax.set_xticks([])
     ax.set_yticks([])
     for (r, c), text in (labels or {}).items():
-        ax.text(c, r, text, ha="center", va="center", color="white", fontsize=8)
-    ax.set_title(title, fontsize=9)
+        ax.text(c, r, text, ha="center", va="center", color="white", fontsize=10)
+    ax.set_title(title, fontsize=10.5)
 
 
 def render_zero_insertion(stride: int = 2, padding: int = 0, kernel_size: int = 3,
                           input_size: int = 3, output_padding: int = 0):
     """Figure: input, zero-inserted + bordered grid with the first window, output grid."""
     out_size = (input_size - 1) * stride - 2 * padding + kernel_size + output_padding
-    fig, axes = plt.subplots(1, 3, figsize=(8.4, 3.2),
-                             gridspec_kw={"width_ratios": [1, 2.4, 2]})
+    fig, axes = plt.subplots(1, 3, figsize=(7.6, 3.7),
+                             gridspec_kw={"width_ratios": [1, 2.3, 2]})
     names = "abcdefghijklmnopqrstuvwxyz"
     pixels = {(r, c): names[r * input_size + c] for r in range(input_size)
               for c in range(input_size)}
@@ -65,14 +72,17 @@ def render_zero_insertion(stride: int = 2, padding: int = 0, kernel_size: int = 
         for ax in axes[1:]:
             ax.axis("off")
         axes[1].text(0.5, 0.5, f"padding {padding} crops everything:\noutput size "
-                     f"{out_size}", ha="center", va="center", transform=axes[1].transAxes)
+                     f"{out_size}", ha="center", va="center", fontsize=11,
+                     transform=axes[1].transAxes)
+        _keep_full_size(fig)
         return fig
     codes = zero_insertion_grid(input_size, stride, padding, kernel_size, output_padding)
     border = kernel_size - 1 - padding
     placed = {(border + stride * r, border + stride * c): t for (r, c), t in pixels.items()}
     placed = {rc: t for rc, t in placed.items() if 0 <= min(rc) and max(rc) < codes.shape[0]}
-    _draw_grid(axes[1], codes, placed, f"{stride - 1} zero(s) inserted, border "
-               f"{border}: {codes.shape[0]}x{codes.shape[0]}")
+    zeros = f"{stride - 1} zero{'' if stride == 2 else 's'} inserted"
+    _draw_grid(axes[1], codes, placed, f"{zeros}, border {border}: "
+               f"{codes.shape[0]}x{codes.shape[0]}")
     axes[1].add_patch(Rectangle((-0.5, -0.5), kernel_size, kernel_size, fill=False,
                                 edgecolor="#dd4444", linewidth=2.2))
     output = torch.full((out_size, out_size), INSERTED)
@@ -80,10 +90,12 @@ def render_zero_insertion(stride: int = 2, padding: int = 0, kernel_size: int = 
     _draw_grid(axes[2], output, title=f"output {out_size}x{out_size}")
     axes[2].add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="#dd4444",
                                 linewidth=2.2))
-    fig.suptitle(f"conv_transpose2d(stride={stride}, padding={padding}, kernel {kernel_size}"
-                 f"x{kernel_size}) = stride-1 conv over the middle grid (flipped kernel, red)",
-                 fontsize=9)
+    extra = f", output_padding={output_padding}" if output_padding else ""
+    fig.suptitle(f"conv_transpose2d(stride={stride}, padding={padding}{extra}, "
+                 f"{kernel_size}x{kernel_size} kernel)\n= a stride-1 convolution over the middle "
+                 f"grid with the flipped kernel (red: its first window)", fontsize=11)
     fig.tight_layout()
+    _keep_full_size(fig)
     return fig
 
 
@@ -119,6 +131,6 @@ def zero_insertion_static_explorer(strides=(1, 2, 3), paddings=(0, 1, 2), kernel
         lambda stride, padding, kernel_size: render_zero_insertion(stride, padding,
                                                                    kernel_size),
         {"stride": list(strides), "padding": list(paddings), "kernel_size": list(kernels)},
-        title="Transposed convolution as zero insertion + convolution", fmt="png", dpi=75,
+        title="Transposed convolution as zero insertion + convolution", fmt="png",
         initial={"stride": 2 if 2 in strides else strides[0],
                  "kernel_size": 3 if 3 in kernels else kernels[0]})
