@@ -230,15 +230,27 @@ def test_long_runs_of_same_rows_fold_and_the_full_sources_hold_everything():
     fragment = diff.to_html()
     rows = table_rows(fragment)
     assert [kind for kind, _ in rows] == [
-        "cd-removed", "cd-added", "cd-note", "cd-same", "cd-same", "cd-gap", "cd-same",
-        "cd-same", "cd-removed", "cd-added", "cd-note"]
-    assert "8 more rows are the same" in rows[5][1]
+        "cd-removed", "cd-added", "cd-note", "cd-same", "cd-gap", "cd-same", "cd-removed",
+        "cd-added", "cd-note"]
+    assert "10 more rows are the same" in rows[4][1]
     details = re.findall(r"<details>(.*?)</details>", fragment, flags=re.S)
-    assert len(details) == 2
-    for part, source in zip(details, (theirs.source, ours.source)):
-        text = strip_tags(part)
-        for line in source.splitlines():  # nothing is lost: every line is in the toggle
+    assert len(details) == 1
+    text = strip_tags(details[0])
+    for source in (theirs.source, ours.source):  # nothing is lost: every line is there
+        for line in source.splitlines():
             assert line.strip() in text
+
+
+def test_a_long_docstring_shows_its_first_line_and_the_toggle_holds_it_all():
+    theirs = source_side("def f():\n    return 1\n", "theirs")
+    ours = source_side('def f():\n    """Summary.\n\n    Details here.\n    """\n'
+                       "    return 1\n", "ours")
+    diff = PairDiff("doc", theirs, ours, [Note("Details here", "ours documents f")])
+    assert diff.problems() == []  # a note may match any part of the docstring
+    fragment = diff.to_html()
+    table = fragment.split("<details>")[0]
+    assert '"""Summary. …' in strip_tags(table) and "Details here" not in table
+    assert "Details here" in strip_tags(fragment.split("<details>")[1])
 
 
 # --- chapter 7's pairs against the installed torch -----------------------------------------
@@ -279,3 +291,9 @@ def test_a_note_whose_line_left_torch_is_flagged():
                          "pass")
     problems = diff.problems()
     assert any("factory_kwargs" in p and "matches no difference" in p for p in problems)
+
+
+def test_every_note_of_conv_py_fits_on_one_line():
+    for name, pair in conv_py_notes.PAIRS.items():
+        for note in pair.notes:
+            assert len(note.text) <= 90, f"{name}: shorten {note.text!r}"

@@ -27,73 +27,66 @@ class Pair:
 
 
 ANNOTATIONS = Note(r"\w: (int|Tensor|bool|_size_\dt|list\[int\])\b",
-                   "torch annotates every argument (TorchScript compiles modules from the "
-                   "annotations); convlab leaves them out.")
+                   "torch annotates every argument, for TorchScript; convlab leaves the types out.")
 SHAPE = Note(r"^\s*shape = \(\(",
-             "One weight shape, its first two entries swapped for a transposed convolution, "
-             "instead of two branches.")
+             "One weight shape, its first two sizes swapped when "
+             "transposed, instead of two branches.")
 
 PAIRS: dict[str, Pair] = {
     "_ConvNd.__init__": Pair(f"{TORCH}:_ConvNd.__init__", f"{OURS}:_ConvNd.__init__", (
         ANNOTATIONS,
         Note(r"factory_kwargs = ",
-             "torch bundles device and dtype into factory_kwargs; convlab passes them by "
-             "name."),
+             "torch bundles device and dtype into factory_kwargs; convlab passes them by name."),
         Note(r"# a set, so",
-             "Only a comment differs: the error message prints this set, so it has to be "
-             "a set, as in torch."),
+             "Only a comment: the error message prints this set, "
+             "so it must be a set, as in torch."),
         Note(r"self\.in_channels, self\.out_channels = ",
              "The same attributes, stored two or three to a line."),
         Note(r"_padding_for_f_pad\(",
-             "torch builds the F.pad list in place here ('same' puts the odd pad after); "
-             "convlab calls one helper, shown in the padding section."),
+             "torch builds the F.pad list here; convlab calls a helper (see Padding modes below)."),
         SHAPE,
     )),
     "Conv2d.__init__": Pair(f"{TORCH}:Conv2d.__init__", f"{OURS}:Conv2d.__init__", (
         ANNOTATIONS,
         Note(r"_conv_args\(2, ",
-             "torch expands each argument with _pair in each of the three classes; convlab's "
-             "_conv_args(dims, ...) does it for every rank."),
+             "torch expands each argument with _pair in every "
+             "class; convlab's _conv_args does it once."),
     )),
     "_ConvNd.reset_parameters": Pair(f"{TORCH}:_ConvNd.reset_parameters",
                                      f"{OURS}:_ConvNd.reset_parameters", (
         Note(r"kaiming_uniform_\(a=sqrt\(5\)\)",
              "convlab's docstring states the bound that a = √5 gives (derived below)."),
         Note(r"target = ",
-             "Both draw in contiguous order, so a channels-last weight gets the same numbers; "
-             "convlab writes one path through a `target` instead of two branches."),
+             "Both draw in contiguous order (same numbers for "
+             "channels-last); convlab in one path."),
     )),
     "padding list for F.pad": Pair("torch.nn.modules.utils:_reverse_repeat_tuple",
                                    f"{OURS}:_padding_for_f_pad", (
         Note(r"def _padding_for_f_pad",
-             "torch's helper only reverses and repeats; convlab's also computes 'same' and "
-             "'valid', which torch does inside _ConvNd.__init__."),
+             "convlab's helper also does 'same' and 'valid', "
+             "which torch does in _ConvNd.__init__."),
     )),
     "_conv_forward": Pair(f"{TORCH}:Conv2d._conv_forward", f"{OURS}:_ConvNd._conv_forward", (
         ANNOTATIONS,
         Note(r"getattr\(functional, ",
-             "torch writes _conv_forward once per class with F.conv2d spelled out; convlab's "
-             "one N-d method picks convlab.functional.conv{N}d by self._dims."),
+             "torch has one per class, F.conv2d spelled out; "
+             "convlab one, picking conv{N}d by _dims."),
         Note(r"padded = F\.pad\(",
              "The same F.pad call, on a line of its own."),
     )),
     "_ConvNd.extra_repr": Pair(f"{TORCH}:_ConvNd.extra_repr", f"{OURS}:_ConvNd.extra_repr", (
         Note(r"parts\.append\(",
-             "torch fills a str.format template from self.__dict__; convlab joins a list of "
-             "f-strings. The text is the same (checked below)."),
+             "torch fills a template from self.__dict__; convlab joins f-strings: the same text."),
     )),
     "_ConvTransposeNd._output_padding": Pair(f"{TORCH}:_ConvTransposeNd._output_padding",
                                              f"{OURS}:_ConvTransposeNd._output_padding", (
         ANNOTATIONS,
         Note(r"return list\(_to_tuple\(self\.output_padding",
-             "Without output_size both return the stored output_padding; convlab returns "
-             "early instead of nesting the rest under else."),
+             "Without output_size, the stored output_padding: convlab returns early, torch nests."),
         Note(r"torch\.jit\.annotate",
-             "torch declares typed empty lists for TorchScript and loops by index; convlab "
-             "builds the same lists with comprehensions."),
+             "torch fills typed lists (for TorchScript) by index; convlab uses comprehensions."),
         Note(r"^\s*dilation = dilation if dilation is not None",
-             "A missing dilation counts as 1: torch checks inside the sum, convlab once up "
-             "front."),
+             "A missing dilation counts as 1: torch checks inside the sum, convlab once up front."),
     )),
     "_LazyConvXdMixin.initialize_parameters": Pair(
         f"{TORCH}:_LazyConvXdMixin.initialize_parameters",
@@ -102,8 +95,7 @@ PAIRS: dict[str, Pair] = {
             Note(r"if not self\.has_uninitialized_params\(\)",
                  "An early return instead of nesting the body under the if."),
             Note(r"must be an UninitializedParameter",
-                 "torch asserts that each parameter is still uninitialized; convlab relies "
-                 "on the has_uninitialized_params() check above."),
+                 "torch asserts each parameter is uninitialized; convlab trusts the check above."),
             SHAPE,
         )),
 }

@@ -14,8 +14,9 @@ lines*, aligns them with :mod:`difflib` and renders HTML that a notebook display
   that must match one of the hunk's differing rows. :meth:`PairDiff.problems` lists
   every note that matches nothing and every hunk that no note explains, so a note
   cannot silently go stale when torch (or convlab) changes.
-- Below the diff, both full sources sit behind ``<details>`` toggles, exactly as
-  written, with their file line numbers.
+- A docstring of several lines shows its first line. Below the diff, both full
+  sources sit behind a ``<details>`` toggle, exactly as written, with their file line
+  numbers.
 
     diff = pair_diff(torch_conv._ConvNd.extra_repr, cnn._ConvNd.extra_repr,
                      notes=[Note(r"parts\\.append", "a list of f-strings, joined")])
@@ -325,8 +326,8 @@ class PairDiff:
     right: Side
     notes: list[Note]
     layout: str = "unified"
-    context: int = 2
-    fold: int = 4
+    context: int = 1
+    fold: int = 2
 
     def __post_init__(self):
         self.rows = diff_rows(self.left.lines, self.right.lines)
@@ -395,9 +396,9 @@ def resolve(path: str):
 # --- HTML ----------------------------------------------------------------------------------
 
 STYLE = """<style>
-.convlab-diff{margin:0.6em 0 1.2em 0}
+.convlab-diff{margin:0.4em 0 0.9em 0}
 .convlab-diff table{table-layout:fixed;width:100%;border-collapse:collapse;margin:0;
- font-family:var(--pst-font-family-monospace,monospace);font-size:11.5px;line-height:1.35;
+ font-family:var(--pst-font-family-monospace,monospace);font-size:11px;line-height:1.2;
  border:1px solid rgba(128,128,128,.35)}
 .convlab-diff th{font-family:var(--pst-font-family-base,sans-serif);font-size:12.5px;
  text-align:left;padding:3px 6px;background:rgba(128,128,128,.12);font-weight:600;
@@ -419,7 +420,7 @@ STYLE = """<style>
 .convlab-diff .cd-minus{color:#c03030;font-weight:700}
 .convlab-diff .cd-plus{color:#208040;font-weight:700}
 .convlab-diff tr.cd-note td{font-family:var(--pst-font-family-base,sans-serif);
- font-size:13px;padding:2px 8px 4px 8px;background:rgba(255,190,0,.14);
+ font-size:13px;line-height:1.35;padding:2px 8px 3px 8px;background:rgba(255,190,0,.14);
  border-top:1px solid rgba(255,170,0,.4);border-bottom:1px solid rgba(255,170,0,.4)}
 .convlab-diff tr.cd-gap td{text-align:center;font-family:var(--pst-font-family-base,sans-serif);
  font-size:12px;color:rgba(128,128,128,.95);background:rgba(128,128,128,.06)}
@@ -427,6 +428,7 @@ STYLE = """<style>
  color:#b00020;background:rgba(220,0,30,.08);padding:2px 8px}
 .convlab-diff details{margin:0.3em 0 0 0;font-size:13.5px}
 .convlab-diff details summary{cursor:pointer}
+.convlab-diff p.cd-source{margin:0.5em 0 0 0;font-weight:600;font-size:13px}
 .convlab-diff details pre{font-size:12px;line-height:1.35;white-space:pre-wrap;
  overflow-wrap:anywhere;margin:0.3em 0;padding:6px 8px}
 </style>"""
@@ -450,12 +452,24 @@ def _marked(text: str, other: str, tag: str) -> str:
     return "".join(out)
 
 
+_DOCSTRING = re.compile(r'\s*[rRuU]?("""|\'\'\')')
+
+
+def _shown_text(line: LogicalLine) -> str:
+    """What a row shows: the line, except that a docstring of several lines shows its
+    first line (the full docstring is in the full source)."""
+    if "\n" in line.text and _DOCSTRING.match(line.text):
+        return f"{line.text.splitlines()[0]} …"
+    return line.text
+
+
 def _code(line: LogicalLine, other: LogicalLine | None, tag: str) -> str:
-    """The inside of a code cell: one ``<div>`` per line of the row (a docstring has
-    several); a line that wraps hangs 4 columns right of its own indentation.
-    ``other`` is the line this one replaces (or is replaced by): the words that differ
-    are marked with ``tag``."""
-    body = _marked(line.text, other.text, tag) if other is not None else html.escape(line.text)
+    """The inside of a code cell: one ``<div>`` per line of the row; a line that wraps
+    hangs 4 columns right of its own indentation. ``other`` is the line this one
+    replaces (or is replaced by): the words that differ are marked with ``tag``."""
+    text = _shown_text(line)
+    body = (_marked(text, _shown_text(other), tag) if other is not None
+            else html.escape(text))
     return "".join(f'<div style="--hang:{_indent(piece) + 4}ch">{piece or " "}</div>'
                    for piece in body.split("\n"))
 
@@ -576,11 +590,28 @@ def _source_html(source: str, first_line: int) -> str:
     return highlight(source, PythonLexer(), formatter)
 
 
-def _details(part: Side) -> str:
-    last = part.first_line + len(part.source.splitlines()) - 1
-    return (f"<details><summary>Full source: {html.escape(part.label)} "
-            f"({html.escape(part.path)}, lines {part.first_line}-{last})</summary>"
-            f"{_source_html(part.source, part.first_line)}</details>")
+def _details(left: Side, right: Side) -> str:
+    """Both full sources, exactly as written, behind one toggle that names their files."""
+    spans, parts = [], []
+    for part in (left, right):
+        last = part.first_line + len(part.source.splitlines()) - 1
+        where = f"{part.path}, lines {part.first_line}-{last}"
+        spans.append(html.escape(where))
+        parts.append(f'<p class="cd-source">{html.escape(part.label)} ({html.escape(where)})'
+                     f"</p>{_source_html(part.source, part.first_line)}")
+    return (f"<details><summary>Full sources, as written: {spans[0]}; {spans[1]}</summary>"
+            f"{''.join(parts)}</details>")
+
+
+def _unified_head(left: str, right: str) -> str:
+    """``− torch 2.x: Name  + convlab: Name``, or ``Name: − torch 2.x  + convlab``."""
+    minus, plus = '<span class="cd-minus">−</span>', '<span class="cd-plus">+</span>'
+    (left_lib, _, left_name), (right_lib, _, right_name) = (left.partition(": "),
+                                                            right.partition(": "))
+    if left_name and left_name == right_name:
+        return (f"<code>{html.escape(left_name)}</code>: {minus} {html.escape(left_lib)} "
+                f"&emsp; {plus} {html.escape(right_lib)}")
+    return f"{minus} {html.escape(left)} &emsp; {plus} {html.escape(right)}"
 
 
 def to_html(diff: PairDiff) -> str:
@@ -589,10 +620,7 @@ def to_html(diff: PairDiff) -> str:
     if diff.layout == "unified":
         columns = ('<col style="width:2.7em"><col style="width:2.7em">'
                    '<col style="width:1.2em"><col>')
-        head = (f'<tr><th colspan="4"><span class="cd-minus">−</span> '
-                f"{html.escape(left.label)} &ensp;<code>{html.escape(left.path)}</code><br>"
-                f'<span class="cd-plus">+</span> {html.escape(right.label)} '
-                f"&ensp;<code>{html.escape(right.path)}</code></th></tr>")
+        head = f'<tr><th colspan="4">{_unified_head(left.label, right.label)}</th></tr>'
         rows = _unified_rows(diff)
     elif diff.layout == "side-by-side":
         columns = '<col style="width:2.7em"><col><col style="width:2.7em"><col>'
@@ -607,4 +635,4 @@ def to_html(diff: PairDiff) -> str:
     return (f'{STYLE}<div class="convlab-diff" data-pair="{html.escape(diff.name)}">'
             f'<table class="cd-{diff.layout}"><colgroup>{columns}</colgroup>'
             f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>{stale}"
-            f"{_details(left)}{_details(right)}</div>")
+            f"{_details(left, right)}</div>")
