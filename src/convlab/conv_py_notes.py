@@ -46,7 +46,9 @@ PAIRS: dict[str, Pair] = {
              "torch builds the F.pad list here; convlab calls a helper (see Padding modes below)."),
         SHAPE,
     )),
-    "Conv2d.__init__": Pair(f"{TORCH}:Conv2d.__init__", f"{OURS}:Conv2d.__init__", (
+    "Conv2d.__init__": Pair(f"{TORCH}:Conv2d.__init__", f"{OURS}:Conv2d", (
+        Note(r"^\s*_dims = 2",
+             "convlab's whole Conv2d: a docstring, _dims (read by _conv_forward) and __init__."),
         ANNOTATIONS,
         Note(r"_conv_args\(2, ",
              "torch expands each argument with _pair in every "

@@ -3,7 +3,7 @@
 Chapter 7 reads ``torch/nn/modules/conv.py`` next to ``convlab.nn``. Printing both in
 full buries the point; a diff shows it. :func:`pair_diff` takes two live objects (so
 the diff is whatever the installed torch holds), splits both sources into *logical
-lines*, aligns them with :mod:`difflib` and renders HTML that a notebook displays.
+lines*, aligns them with ``difflib`` and renders HTML that a notebook displays.
 
 - A logical line is one statement on one row: the eight physical lines that black
   gives ``raise ValueError(\\n f"..."\\n f"..."\\n)`` become
@@ -17,6 +17,8 @@ lines*, aligns them with :mod:`difflib` and renders HTML that a notebook display
 - A docstring of several lines shows its first line. Below the diff, both full
   sources sit behind a ``<details>`` toggle, exactly as written, with their file line
   numbers.
+
+For example::
 
     diff = pair_diff(torch_conv._ConvNd.extra_repr, cnn._ConvNd.extra_repr,
                      notes=[Note(r"parts\\.append", "a list of f-strings, joined")])
@@ -61,7 +63,7 @@ class LogicalLine:
 
     @property
     def key(self) -> str:
-        """What the alignment compares: the text with runs of whitespace collapsed."""
+        """The text with runs of whitespace collapsed (what the alignment compares)."""
         return " ".join(self.text.split())
 
 
@@ -221,17 +223,19 @@ def _align(left: list[LogicalLine], right: list[LogicalLine], cutoff: float = 0.
             + _align(left[a + 1:], right[b + 1:], cutoff))
 
 
-def _is_header(line: LogicalLine) -> bool:
-    return re.match(r"\s*(async\s+def|def|class)\s", line.text) is not None
+def _header(line: LogicalLine) -> str | None:
+    """``"def"`` or ``"class"`` for a line that opens one, else ``None``."""
+    match = re.match(r"\s*(?:async\s+)?(def|class)\s", line.text)
+    return match.group(1) if match else None
 
 
 def diff_rows(left: list[LogicalLine], right: list[LogicalLine]) -> list[Row]:
     """Align two lists of logical lines into :class:`Row` s.
 
-    The ``def``/``class`` lines that open both sources face each other even when the
-    names differ.
+    Two ``def`` lines (or two ``class`` lines) that open both sources face each other
+    even when the names differ.
     """
-    if left and right and _is_header(left[0]) and _is_header(right[0]):
+    if left and right and _header(left[0]) and _header(left[0]) == _header(right[0]):
         kind = "same" if left[0].key == right[0].key else "changed"
         return [Row(kind, left[0], right[0])] + diff_rows(left[1:], right[1:])
     matcher = difflib.SequenceMatcher(None, [line.key for line in left],
