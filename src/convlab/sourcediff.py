@@ -12,8 +12,9 @@ lines*, aligns them with ``difflib`` and renders HTML that a notebook displays.
   (torch only) or *added* (convlab only). A *hunk* is a run of rows that differ.
 - A :class:`Note` explains a hunk in one line and names it by a regular expression
   that must match one of the hunk's differing rows. :meth:`PairDiff.problems` lists
-  every note that matches nothing and every hunk that no note explains, so a note
-  cannot silently go stale when torch (or convlab) changes.
+  every note that matches nothing and every hunk that no note explains, and
+  :meth:`PairDiff.fingerprint` changes with any difference, so a note cannot silently
+  go stale when torch (or convlab) changes.
 - A docstring of several lines shows its first line. Below the diff, both full
   sources sit behind a ``<details>`` toggle, exactly as written, with their file line
   numbers.
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import html
 import importlib
 import inspect
@@ -357,6 +359,17 @@ class PairDiff:
                 found.append(f"{self.name}: no note explains the difference at "
                              f"{(row.left or row.right).text.strip()[:60]!r}")
         return found
+
+    def fingerprint(self) -> str:
+        """A short hash of the rows that differ: it changes whenever the difference does.
+
+        Notes are reviewed against one fingerprint; a new difference that happens to sit
+        inside a hunk that already has its note still changes the fingerprint.
+        """
+        text = "\n".join(f"{row.kind}:{row.left.key if row.left else ''}|"
+                          f"{row.right.key if row.right else ''}"
+                          for row in self.rows if row.kind != "same")
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def counts(self) -> dict:
         """How many rows of each kind the diff has."""
