@@ -48,7 +48,7 @@ def _reversed_padding_cases():
                                                        dilation=dilation)
         cases.append(Case(name, (padding, kernel_size, dilation),
                           expected=list(conv._reversed_padding_repeated_twice),
-                          hint="last dimension first; for 'same' the total is d*(k-1), "
+                          hint="last dimension first; 'same' pads d*(k-1) in all, "
                                "left = total // 2"))
     return cases
 
