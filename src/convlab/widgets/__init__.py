@@ -13,7 +13,7 @@ from .conv_arithmetic import (
     conv_arithmetic_page_explorer,
     render_conv_arithmetic,
 )
-from .groups import groups_explorer, groups_static_explorer, render_groups
+from .groups import groups_explorer, groups_static_explorer, render_kernel_volumes
 from .kernel_explorer import kernel_explorer, kernel_static_explorer, render_kernel
 from .ladder import ladder_explorer, ladder_static_explorer, render_ladder
 from .transposed import (
@@ -26,5 +26,5 @@ __all__ = ["Explorer", "figure_to_png", "kernel_explorer", "kernel_static_explor
            "render_kernel", "render_zero_insertion", "zero_insertion_explorer",
            "zero_insertion_static_explorer",
            "conv_arithmetic_explorer", "conv_arithmetic_page_explorer", "render_conv_arithmetic",
-           "groups_explorer", "groups_static_explorer", "render_groups",
+           "groups_explorer", "groups_static_explorer", "render_kernel_volumes",
            "ladder_explorer", "ladder_static_explorer", "render_ladder"]
