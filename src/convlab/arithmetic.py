@@ -7,7 +7,8 @@ stride :math:`s`, padding :math:`p` (on each side) and dilation :math:`d`:
 .. math::
 
     k_\\text{eff} = d\\,(k - 1) + 1, \\qquad
-    H_\\text{out} = \\left\\lfloor \\frac{H_\\text{in} + 2p - k_\\text{eff}}{s} \\right\\rfloor + 1 .
+    H_\\text{out} = \\left\\lfloor \\frac{H_\\text{in} + 2p - k_\\text{eff}}{s}
+                    \\right\\rfloor + 1 .
 
 A transposed convolution inverts that map (``output_padding``, :math:`p_\\text{out}`,
 picks one of the :math:`s` input sizes that the floor sends to the same size):
