@@ -25,10 +25,11 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class UnNormalize:
-    """Undo ``torchvision.transforms.Normalize(mean, std)``: ``x * std + mean`` per channel.
+    """Undo ``torchvision.transforms.Normalize(mean, std)``: per channel,
+    ``x * std + mean``.
 
-    Returns a new tensor (the input is left untouched); works on ``(C, H, W)`` and
-    ``(N, C, H, W)``.
+    Returns a new tensor (the input is left untouched); works on
+    ``(C, H, W)`` and ``(N, C, H, W)``.
 
     Shape:
         - Input: :math:`(C, H, W)` or :math:`(N, C, H, W)`
@@ -39,19 +40,21 @@ class UnNormalize:
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
         if len(self.mean) != len(self.std):
-            raise ValueError(f"mean and std need the same length, got {len(self.mean)} "
-                             f"and {len(self.std)}")
+            raise ValueError(f"mean and std need the same length, got "
+                             f"{len(self.mean)} and {len(self.std)}")
 
     def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
         if tensor.dim() not in (3, 4):
-            raise ValueError(f"expected a (C, H, W) or (N, C, H, W) tensor, got shape "
-                             f"{tuple(tensor.shape)}")
+            raise ValueError(f"expected a (C, H, W) or (N, C, H, W) tensor, "
+                             f"got shape {tuple(tensor.shape)}")
         C = tensor.shape[-3]
         if C != len(self.mean):
-            raise ValueError(f"tensor has {C} channels but mean/std have {len(self.mean)}")
-        mean = torch.tensor(self.mean, dtype=tensor.dtype, device=tensor.device)
-        std = torch.tensor(self.std, dtype=tensor.dtype, device=tensor.device)
-        return tensor * std.view(C, 1, 1) + mean.view(C, 1, 1)  # broadcasts over N
+            raise ValueError(f"tensor has {C} channels but mean/std have "
+                             f"{len(self.mean)}")
+        like = {"dtype": tensor.dtype, "device": tensor.device}
+        mean = torch.tensor(self.mean, **like).view(C, 1, 1)  # (C, 1, 1)
+        std = torch.tensor(self.std, **like).view(C, 1, 1)
+        return tensor * std + mean  # broadcasts over H, W (and N)
 
     def __repr__(self) -> str:
         return f"UnNormalize(mean={self.mean}, std={self.std})"

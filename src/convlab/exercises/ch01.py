@@ -24,7 +24,8 @@ def _signals():
 
 def _correlate1d_solution(x, w):
     k = len(w)
-    return torch.stack([(x[i:i + k] * w).sum() for i in range(len(x) - k + 1)])
+    W_out = len(x) - k + 1
+    return torch.stack([(x[i:i + k] * w).sum() for i in range(W_out)])
 
 
 def _correlate1d_cases():
@@ -65,8 +66,8 @@ _SOBEL_X = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])
 
 
 def _sobel_magnitude_solution(image):
-    weight = torch.stack([_SOBEL_X, _SOBEL_X.T]).unsqueeze(1)  # (2, 1, 3, 3)
-    y = F.conv2d(image.unsqueeze(0), weight, padding=1)[0]  # (2, H, W): Sobel x and y
+    weight = torch.stack([_SOBEL_X, _SOBEL_X.T])[:, None]  # (2, 1, 3, 3)
+    y = F.conv2d(image[None], weight, padding=1)[0]  # (2, H, W): x and y
     return y.pow(2).sum(0, keepdim=True).sqrt()  # (1, H, W)
 
 
@@ -91,16 +92,17 @@ register(Exercise(
 # --- 4. where is a convolution translation equivariant? ----------------------------------
 
 def _equivariant_columns_solution(W_in, k, t):
-    if t < 0:  # a shift to the left is the mirror image of a shift to the right
+    if t < 0:  # a shift to the left mirrors a shift to the right
         return _equivariant_columns_solution(W_in, k, -t).flip(0)
     p = k // 2  # 'same' padding of an odd kernel
     i = torch.arange(W_in)
-    if t == 0 or t >= W_in:  # nothing moved, or nothing is left: both sides agree
+    if t == 0 or t >= W_in:  # nothing moved, or nothing is left: equal
         return torch.ones(W_in, dtype=torch.bool)
-    # The two sides differ where one reads a pixel and the other reads a zero: left of
-    # the seam at column t (the shifted signal's first pixel enters a window that the
-    # unshifted output did not have), and where the far edge cut off a pixel that
-    # translate(conv(x)) still had. Columns that both sides fill with zeros agree.
+    # The sides differ where one reads a pixel and the other a zero: the
+    # p columns left of the seam at t (their windows reach the first moved
+    # pixel, while translate(conv(x)) has zeros there), and the last p
+    # columns, whose windows lost the pixels that fell off the far edge.
+    # Columns that both sides fill with zeros agree.
     near_seam = (i >= t - p) & (i < t)
     far_edge = (i >= W_in - p) & (i >= t - p)
     return ~(near_seam | far_edge)

@@ -22,7 +22,7 @@ def _correlate2d_solution(x, w):
     y = torch.zeros(H_out, W_out, dtype=x.dtype)
     for i in range(H_out):  # output row i, column j: the window at (i, j)
         for j in range(W_out):
-            y[i, j] = (x[i:i + kH, j:j + kW] * w).sum()  # window * kernel, summed
+            y[i, j] = (x[i:i + kH, j:j + kW] * w).sum()  # window * kernel
     return y
 
 
@@ -49,9 +49,11 @@ register(Exercise(
 
 # --- 2. the output-size formula --------------------------------------------------------
 
-def _output_size_solution(input_size, kernel_size, stride=1, padding=0, dilation=1):
-    k_eff = dilation * (kernel_size - 1) + 1  # the dilated kernel's extent
-    return (input_size + 2 * padding - k_eff) // stride + 1  # floor: partial windows drop
+def _output_size_solution(input_size, kernel_size, stride=1, padding=0,
+                          dilation=1):
+    k_eff = dilation * (kernel_size - 1) + 1  # the dilated kernel's span
+    # the floor drops a window that would stick out
+    return (input_size + 2 * padding - k_eff) // stride + 1
 
 
 _SIZES = [  # (name, input_size, kernel_size, stride, padding, dilation)
@@ -86,8 +88,8 @@ register(Exercise(
 # --- 3. 'same' padding -----------------------------------------------------------------
 
 def _same_padding_solution(kernel_size, dilation=1):
-    total = dilation * (kernel_size - 1)  # what the window overhangs in all
-    return total // 2, total - total // 2  # the odd extra pixel goes after (right/bottom)
+    total = dilation * (kernel_size - 1)  # what the window overhangs
+    return total // 2, total - total // 2  # the odd pixel goes after
 
 
 def _same_padding_cases():
@@ -106,9 +108,11 @@ register(Exercise(
 
 # --- 4. the full loop --------------------------------------------------------------------
 
-def _conv2d_solution(input, weight, bias=None, stride=1, padding=0, dilation=1):
-    (sH, sW), (pH, pW), (dH, dW) = [(a, a) if isinstance(a, int) else tuple(a)
-                                    for a in (stride, padding, dilation)]
+def _conv2d_solution(input, weight, bias=None, stride=1, padding=0,
+                     dilation=1):
+    (sH, sW), (pH, pW), (dH, dW) = [
+        (a, a) if isinstance(a, int) else tuple(a)
+        for a in (stride, padding, dilation)]
     x = F.pad(input, (pW, pW, pH, pH))  # (N, C_in, H + 2pH, W + 2pW)
     N, C_in, H_pad, W_pad = x.shape
     C_out, _, kH, kW = weight.shape
@@ -119,8 +123,9 @@ def _conv2d_solution(input, weight, bias=None, stride=1, padding=0, dilation=1):
         for j in range(W_out):
             for u in range(kH):  # ... sums over the kernel taps (u, v)
                 for v in range(kW):
-                    pixel = x[:, :, i * sH + u * dH, j * sW + v * dW]  # (N, C_in)
-                    y[:, :, i, j] += pixel @ weight[:, :, u, v].T  # (N, C_in) @ (C_in, C_out)
+                    # (N, C_in) @ (C_in, C_out) -> (N, C_out)
+                    pixel = x[:, :, i * sH + u * dH, j * sW + v * dW]
+                    y[:, :, i, j] += pixel @ weight[:, :, u, v].T
     if bias is not None:
         y += bias.view(1, C_out, 1, 1)
     return y

@@ -22,7 +22,8 @@ def _multichannel_solution(x, weight, bias):
     for o in range(C_out):  # one kernel (C_in, kH, kW) per output channel
         for i in range(H_out):
             for j in range(W_out):
-                y[o, i, j] = (x[:, i:i + kH, j:j + kW] * weight[o]).sum() + bias[o]
+                window = x[:, i:i + kH, j:j + kW]  # (C_in, kH, kW)
+                y[o, i, j] = (window * weight[o]).sum() + bias[o]
     return y
 
 
@@ -53,7 +54,8 @@ register(Exercise(
 # --- 2. the 1x1 convolution is a linear layer on every pixel -----------------------------
 
 def _pointwise_solution(x, weight, bias=None):
-    y = torch.einsum("oc,ncij->noij", weight[:, :, 0, 0], x)  # (C_out, C_in) . (N, C_in, H, W)
+    # (C_out, C_in) . (N, C_in, H, W) -> (N, C_out, H, W)
+    y = torch.einsum("oc,ncij->noij", weight[:, :, 0, 0], x)
     return y if bias is None else y + bias.view(1, -1, 1, 1)
 
 
@@ -85,7 +87,8 @@ register(Exercise(
 def _grouped_solution(input, weight, bias=None, groups=1):
     x_groups = input.chunk(groups, dim=1)  # G x (N, C_in/G, H, W)
     w_groups = weight.chunk(groups, dim=0)  # G x (C_out/G, C_in/G, kH, kW)
-    y = torch.cat([conv2d_naive(x, w) for x, w in zip(x_groups, w_groups)], dim=1)
+    pairs = zip(x_groups, w_groups)
+    y = torch.cat([conv2d_naive(x, w) for x, w in pairs], dim=1)
     return y if bias is None else y + bias.view(1, -1, 1, 1)
 
 
@@ -118,9 +121,12 @@ register(Exercise(
 
 # --- 4. counting parameters -------------------------------------------------------------
 
-def _params_solution(in_channels, out_channels, kernel_size, groups=1, bias=True):
-    kH, kW = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-    return out_channels * (in_channels // groups) * kH * kW + (out_channels if bias else 0)
+def _params_solution(in_channels, out_channels, kernel_size, groups=1,
+                     bias=True):
+    square = isinstance(kernel_size, int)
+    kH, kW = (kernel_size, kernel_size) if square else kernel_size
+    weights = out_channels * (in_channels // groups) * kH * kW
+    return weights + (out_channels if bias else 0)
 
 
 def _params_cases():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import textwrap
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -148,14 +149,20 @@ class Exercise:
 
     def _fail(self, case: Case, why: str) -> CheckResult:
         hint = case.hint or self.hint
-        lines = [f"✗ {self.id}: case '{case.name}' failed.", f"  {why}"]
+        lines = [f"✗ {self.id}: case '{case.name}' failed.", _wrap(why)]
         if hint:
-            lines.append(f"  hint: {hint}")
+            lines.append(_wrap(f"hint: {hint}"))
         return CheckResult(False, "\n".join(lines), case.name)
 
     def solution_source(self) -> str:
         """The reference solution's source code (shown behind a toggle in the book)."""
         return inspect.getsource(self.solution)
+
+
+def _wrap(text: str, width: int = 72) -> str:
+    """One verdict line, indented and wrapped to fit a book page's code column."""
+    return textwrap.fill(text, width, initial_indent="  ", subsequent_indent="    ",
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def register(exercise: Exercise) -> Exercise:

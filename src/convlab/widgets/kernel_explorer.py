@@ -127,7 +127,7 @@ def kernel_explorer(photos=PHOTOS, size: int = 160) -> Explorer:
     return explorer
 
 
-def kernel_static_explorer(photos=("grace_hopper", "astronaut", "coffee"),
+def kernel_static_explorer(photos=("grace_hopper", "astronaut"),
                            presets=tuple(KERNELS), size: int = 160):
     """The website twin: every (kernel preset, photo) pair precomputed."""
     from ..explore import static_explorer
