@@ -22,11 +22,12 @@ import torch
 
 
 def correlate1d(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    r"""Valid cross-correlation of a 1-D signal with a 1-D kernel, one output
-    at a time.
+    r"""Valid cross-correlation of a 1-D signal with a 1-D kernel, one
+    output at a time.
 
     Shape:
-        - x: :math:`(W_\text{in},)`, w: :math:`(k,)`, :math:`k\le W_\text{in}`
+        - x: :math:`(W_\text{in},)`
+        - w: :math:`(k,)` with :math:`k \le W_\text{in}`
         - Output: :math:`(W_\text{in} - k + 1,)`
     """
     W_in, k = x.shape[0], w.shape[0]
@@ -36,7 +37,7 @@ def correlate1d(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     W_out = W_in - k + 1
     y = torch.empty(W_out, dtype=x.dtype)  # (W_out,)
     for i in range(W_out):
-        y[i] = (x[i:i + k] * w).sum()  # the window under the kernel, weighted
+        y[i] = (x[i:i + k] * w).sum()  # the window under the kernel
     return y
 
 
@@ -50,10 +51,10 @@ def convolve1d(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 
 
 def translate(x: torch.Tensor, t: int, dim: int = -1) -> torch.Tensor:
-    """Move ``x`` by ``t`` positions along ``dim`` (right/down for ``t > 0``);
-    zeros come in.
+    """Move ``x`` by ``t`` positions along ``dim`` (right or down for
+    ``t > 0``); zeros come in.
 
-    ``translate(x, t)[..., i'] = x[..., i' - t]`` where ``0 <= i'-t < size``,
+    ``translate(x, t)[..., i'] = x[..., i' - t]`` if ``0 <= i'-t < size``,
     else 0: what moving the camera does to a photo, with nothing known
     beyond its edge. The shape stays the same; ``|t| >= size`` gives zeros.
 
@@ -64,6 +65,6 @@ def translate(x: torch.Tensor, t: int, dim: int = -1) -> torch.Tensor:
     y = torch.zeros_like(x)
     if abs(t) >= size:
         return y
-    kept = x.narrow(dim, max(-t, 0), size - abs(t))  # what stays in the frame
+    kept = x.narrow(dim, max(-t, 0), size - abs(t))  # stays in the frame
     y.narrow(dim, max(t, 0), size - abs(t)).copy_(kept)
     return y
