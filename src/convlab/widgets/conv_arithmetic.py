@@ -177,9 +177,9 @@ _STYLE = """
 #{id} .convlab-arith-controls input {{ vertical-align: middle; width: 7em; }}
 #{id} .convlab-arith-size {{ font-family: monospace; margin: 0.4em 0; }}
 #{id} .convlab-arith-error {{ color: #b00; font-family: monospace; margin: 0.4em 0; }}
-#{id} svg text {{ font: 15px sans-serif; text-anchor: middle; fill: #222; }}
+#{id} svg text {{ font: 17px sans-serif; text-anchor: middle; fill: #222; }}
 #{id} svg text.label {{ text-anchor: start; }}
-#{id} svg text.count {{ font-size: 14px; fill: #555; }}
+#{id} svg text.count {{ font-size: 16px; fill: #555; }}
 #{id} svg text.on-dark {{ fill: #fff; }}
 #{id} svg rect {{ stroke: #555; stroke-width: 1; }}
 #{id} svg rect.in {{ fill: #c6dbef; }}
@@ -249,15 +249,15 @@ _SCRIPT = r"""
     size.dataset.outputSize = nOut;
     size.textContent = "output size = ⌊(" + n + " + 2·" + p + " − " + kEff + ") / " + s +
       "⌋ + 1 = " + nOut + "   (k_eff = " + d + "·(" + k + " − 1) + 1 = " + kEff + ")" +
-      (unread.length ? ";  input cells never read: " + unread.join(", ") : "");
+      (unread.length ? ";  never read: x[" + unread.join("], x[") + "]" : "");
 
-    var cell = Math.min(46, 720 / P), left = (760 - cell * P) / 2, top = 60, low = 210;
+    var cell = Math.min(60, 720 / P), left = (760 - cell * P) / 2, top = 64, low = 220;
     var taps = {};  // padded cell -> tap u of the chosen output
     for (u = 0; u < k; u++) { taps[s * chosen + d * u] = u; }
     function centre(i) { return left + (s * i + (kEff - 1) / 2 + 0.5) * cell; }
 
     add("text", {x: 8, y: 22, "class": "label"},
-        "padded input x_p: input cells numbered i′, padding dashed; below: windows reading it");
+        "padded input: x[i′] numbered, padding dashed; below: windows reading it");
     for (i = 0; i < nOut; i++) {  // lines first, so that cells are drawn over them
       for (u = 0; u < k; u++) {
         add("line", {x1: left + (s * i + d * u + 0.5) * cell, y1: top + cell + 24,
@@ -286,10 +286,14 @@ _SCRIPT = r"""
       add("text", {x: centre(i), y: low + 0.45 * cell + 5,
                    "class": i === chosen ? "on-dark" : ""}, i);
     }
-    add("text", {x: 8, y: low + cell + 26, "class": "label"},
-        "output y (click a cell to pick one): y[" + chosen + "] reads x_p at " +
-        Object.keys(taps).join(", ") + ", i.e. s·i + d·u for u = 0 … " + (k - 1));
-    svg.setAttribute("viewBox", "0 0 760 " + (low + cell + 40));
+    var terms = Object.keys(taps).map(function (c) {  // the sum y[chosen] is
+      return "w" + taps[c] + "·" + (c < p || c >= p + n ? "0" : "x[" + (c - p) + "]");
+    });
+    add("text", {x: 8, y: low + cell + 28, "class": "label"},
+        "output y (click a cell to choose it):");
+    add("text", {x: 8, y: low + cell + 54, "class": "label"},
+        "y[" + chosen + "] = " + terms.join(" + "));
+    svg.setAttribute("viewBox", "0 0 760 " + (low + cell + 66));
   }
 
   Object.keys(inputs).forEach(function (name) {
