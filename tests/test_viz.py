@@ -178,3 +178,12 @@ def test_single_channel_tiles_print_values_and_have_a_colour_bar():
     inks = {t.get_text(): t.get_color() for t in sobel.texts}
     assert inks["2"] == "white" and inks["0"] == "black"
     assert len(fig.axes) == 3  # two tiles and the colour bar
+
+
+def test_plot_feature_maps_names_and_font():
+    fig = plot_feature_maps(torch.rand(3, 5, 5), names=["a", "b", "c"], fontsize=11)
+    tiles = _tiles(fig)
+    assert [t.get_title() for t in tiles] == ["a", "b", "c"]
+    assert tiles[0].title.get_fontsize() == 11
+    with pytest.raises(ValueError, match="names"):
+        plot_feature_maps(torch.rand(3, 5, 5), names=["a"])

@@ -50,28 +50,34 @@ def conv2d_params(in_channels: int, out_channels: int, kernel_size, groups: int 
     return out_channels * (in_channels // groups) * kH * kW + (out_channels if bias else 0)
 
 
-def conv2d_cost(in_channels: int, out_channels: int, kernel_size, input_size, stride=1,
-                padding=0, dilation=1, groups: int = 1, bias: bool = True,
-                batch_size: int = 1) -> ConvCost:
-    """Parameters, MACs and FLOPs of a conv layer applied to ``(N, C_in, H_in, W_in)``.
+def conv2d_cost(in_channels: int, out_channels: int, kernel_size, input_size,
+                stride=1, padding=0, dilation=1, groups: int = 1,
+                bias: bool = True, batch_size: int = 1) -> ConvCost:
+    r"""Parameters, MACs and FLOPs of a conv layer on an input
+    ``(N, C_in, H_in, W_in)``.
 
-    ``FLOPs = 2 * MACs (+ one add per output number for the bias)``. ``padding`` is an
-    int or pair (use :func:`convlab.same_padding` for ``'same'``).
+    ``FLOPs = 2 * MACs (+ one add per output number for the bias)``.
+    ``padding`` is an int or a pair (:func:`convlab.same_padding` gives
+    ``'same'``).
 
     Shape:
-        - ``input_size``: :math:`(H_\\text{in}, W_\\text{in})` or an int for a square input
-        - ``output_shape``: :math:`(N, C_\\text{out}, H_\\text{out}, W_\\text{out})`
+        - ``input_size``: :math:`(H_\text{in}, W_\text{in})`, or an int
+        - ``output_shape``:
+          :math:`(N, C_\text{out}, H_\text{out}, W_\text{out})`
     """
     kH, kW = _pair(kernel_size, "kernel_size")
     H_in, W_in = _pair(input_size, "input_size")
-    (sH, sW), (pH, pW), (dH, dW) = _pair(stride), _pair(padding), _pair(dilation)
+    (sH, sW), (pH, pW) = _pair(stride), _pair(padding)
+    dH, dW = _pair(dilation)
     H_out = conv_output_size(H_in, kH, sH, pH, dH)
     W_out = conv_output_size(W_in, kW, sW, pW, dW)
     params = conv2d_params(in_channels, out_channels, (kH, kW), groups, bias)
-    outputs = batch_size * out_channels * H_out * W_out  # numbers in the output tensor
-    macs = outputs * (in_channels // groups) * kH * kW  # one dot product per output number
+    outputs = batch_size * out_channels * H_out * W_out  # numbers in y
+    # one dot product of length (C_in/G) kH kW per output number
+    macs = outputs * (in_channels // groups) * kH * kW
     flops = 2 * macs + (outputs if bias else 0)
-    return ConvCost(params, macs, flops, (batch_size, out_channels, H_out, W_out))
+    shape = (batch_size, out_channels, H_out, W_out)
+    return ConvCost(params, macs, flops, shape)
 
 
 def separable_comparison(in_channels: int, out_channels: int, kernel_size: int, input_size,

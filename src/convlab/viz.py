@@ -197,8 +197,9 @@ def plot_kernels(weight, max_kernels: int = 64, ncols: int | None = None, title=
     tiles = tiles[:max_kernels]
     nrows, ncols = _grid_shape(len(tiles), ncols)
     key_ratio = (1.0 if rgb else 0.12) if key else 0.0  # key width, in tiles
+    row = tile_size + fontsize / 40  # a tile and its title
     fig = plt.figure(figsize=(tile_size * (ncols + key_ratio) + (0 if rgb or not key else 0.8),
-                              tile_size * nrows + 0.5))
+                              row * nrows + 0.5))
     grid = fig.add_gridspec(nrows, ncols + (1 if key else 0),
                             width_ratios=[1] * ncols + ([key_ratio] if key else []))
     axes = [fig.add_subplot(grid[r, c]) for r in range(nrows) for c in range(ncols)]
@@ -239,11 +240,12 @@ def plot_kernels(weight, max_kernels: int = 64, ncols: int | None = None, title=
 
 
 def plot_feature_maps(feature_maps, max_maps: int = 32, ncols: int | None = None, title=None,
-                      tile_size: float = 1.3, cmap: str = "viridis"):
+                      tile_size: float = 1.3, cmap: str = "viridis", names=None,
+                      fontsize: float = 8):
     """Draw the channels of a ``(C, H, W)`` (or ``(1, C, H, W)``) activation; return the Figure.
 
     Each map gets its own colour scale (activations of different channels differ in
-    range); the title of each tile is its channel index.
+    range); the title of each tile is its channel index, or its entry of ``names``.
     """
     x = _to_tensor(feature_maps)
     if x.dim() == 4:
@@ -255,17 +257,21 @@ def plot_feature_maps(feature_maps, max_maps: int = 32, ncols: int | None = None
     if x.dim() != 3:
         raise ValueError(f"expected (C, H, W) feature maps, got shape {tuple(x.shape)}")
     C = x.shape[0]
+    if names is not None and len(names) != C:
+        raise ValueError(f"names has {len(names)} entries for {C} maps")
     count = min(C, max_maps)
     nrows, ncols = _grid_shape(count, ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(tile_size * ncols, tile_size * nrows + 0.4),
+    row = tile_size + fontsize / 40  # a tile and its title
+    fig, axes = plt.subplots(nrows, ncols, figsize=(tile_size * ncols, row * nrows + 0.4),
                              squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
     for c, ax in zip(range(count), axes.flat):
         ax.imshow(x[c].numpy(), cmap=cmap, interpolation="nearest")
-        ax.set_title(str(c), fontsize=8)
+        ax.set_title(str(c) if names is None else str(names[c]), fontsize=fontsize)
     shown = f"{count} of {C} maps" if C > count else f"{C} maps"
-    fig.suptitle(f"{title + ': ' if title else ''}{shown} {tuple(x.shape[1:])}", fontsize=10)
+    fig.suptitle(f"{title + ': ' if title else ''}{shown} {tuple(x.shape[1:])}",
+                 fontsize=fontsize + 2)
     fig.tight_layout()
     return fig
 
