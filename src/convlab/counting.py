@@ -50,8 +50,8 @@ def conv2d_params(in_channels: int, out_channels: int, kernel_size, groups: int 
     return out_channels * (in_channels // groups) * kH * kW + (out_channels if bias else 0)
 
 
-def conv2d_cost(in_channels: int, out_channels: int, kernel_size, input_size,
-                stride=1, padding=0, dilation=1, groups: int = 1,
+def conv2d_cost(in_channels: int, out_channels: int, kernel_size,
+                input_size, stride=1, padding=0, dilation=1, groups: int = 1,
                 bias: bool = True, batch_size: int = 1) -> ConvCost:
     r"""Parameters, MACs and FLOPs of a conv layer on an input
     ``(N, C_in, H_in, W_in)``.
@@ -71,7 +71,8 @@ def conv2d_cost(in_channels: int, out_channels: int, kernel_size, input_size,
     dH, dW = _pair(dilation)
     H_out = conv_output_size(H_in, kH, sH, pH, dH)
     W_out = conv_output_size(W_in, kW, sW, pW, dW)
-    params = conv2d_params(in_channels, out_channels, (kH, kW), groups, bias)
+    params = conv2d_params(in_channels, out_channels, (kH, kW), groups,
+                           bias)
     outputs = batch_size * out_channels * H_out * W_out  # numbers in y
     # one dot product of length (C_in/G) kH kW per output number
     macs = outputs * (in_channels // groups) * kH * kW
