@@ -72,3 +72,11 @@ def test_equivariant_columns_rejects_marking_the_zero_region():
 def test_equivariant_columns_rejects_an_unmirrored_left_shift():
     solution = EXERCISES["equivariant_columns"].solution
     rejected("equivariant_columns", lambda W_in, k, t: solution(W_in, k, abs(t)), "shift left")
+
+
+def test_equivariant_columns_verdict_names_the_wrong_entries():
+    result = rejected("equivariant_columns",
+                      lambda W_in, k, t: torch.ones(W_in, dtype=torch.bool), "shift right by 2")
+    assert "2 of 10 entries differ" in result.message and "expected False" in result.message
+    result = rejected("equivariant_columns", lambda W_in, k, t: torch.ones(W_in), "shift")
+    assert "expected a bool tensor" in result.message

@@ -73,6 +73,16 @@ def compare(expected, got, atol: float = 1e-6, rtol: float = 1e-5) -> str | None
             return f"shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}"
         if got.numel() == 0:
             return None
+        if expected.dtype == torch.bool:  # a mask: say which entries are wrong
+            if got.dtype != torch.bool:
+                return f"expected a bool tensor, got dtype {got.dtype}"
+            wrong = (got.detach().cpu() != expected.cpu()).nonzero()
+            if len(wrong) == 0:
+                return None
+            where = tuple(int(i) for i in wrong[0])
+            return (f"{len(wrong)} of {expected.numel()} entries differ, the first at "
+                    f"index {where} (expected {bool(expected[where])}, got "
+                    f"{bool(got[where])})")
         got_ = got.detach().to(torch.float64).cpu()
         exp_ = expected.detach().to(torch.float64).cpu()
         if not torch.isfinite(got_).all():
