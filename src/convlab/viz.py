@@ -157,6 +157,26 @@ def _rgb_key(ax, bound: float, fontsize: float, per_kernel: bool) -> None:
     ax.set_axis_off()
 
 
+def _draw_tile(ax, k: torch.Tensor, bound: float, cmap: str, values: bool,
+               fontsize: float):
+    """One kernel slice ``(kH, kW)`` (diverging ``cmap``) or RGB kernel ``(3, kH, kW)``
+    (:func:`signed_rgb`), framed, with its weights printed when ``values``."""
+    ax.set_xticks([])
+    ax.set_yticks([])  # no ticks, but a frame: a white or grey tile stays visible
+    for spine in ax.spines.values():
+        spine.set_color("0.55")
+    if k.dim() == 3:
+        colors = signed_rgb(k, bound).numpy()  # (kH, kW, 3)
+        image = ax.imshow(colors, interpolation="nearest")
+    else:
+        norm = TwoSlopeNorm(0.0, -bound, bound)
+        image = ax.imshow(k.numpy(), cmap=cmap, norm=norm, interpolation="nearest")
+        colors = plt.get_cmap(cmap)(norm(k.numpy()))  # (kH, kW, 4)
+    if values:
+        _print_values(ax, k, colors, fontsize)
+    return image
+
+
 def plot_kernels(weight, max_kernels: int = 64, ncols: int | None = None, title=None,
                  tile_size: float = 1.1, cmap: str = "RdBu_r", scale: str = "global",
                  names=None, values: bool = False, key: bool = True, fontsize: float = 8):
@@ -208,20 +228,8 @@ def plot_kernels(weight, max_kernels: int = 64, ncols: int | None = None, title=
         ax.set_axis_off()
     image = None
     for ax, (label, k) in zip(axes, tiles):
-        ax.set_xticks([])
-        ax.set_yticks([])  # no ticks, but a frame: a white or grey tile stays visible
-        for spine in ax.spines.values():
-            spine.set_color("0.55")
         bound = limit if scale == "global" else (float(k.abs().max()) or 1.0)
-        if rgb:
-            colors = signed_rgb(k, bound).numpy()  # (kH, kW, 3)
-            image = ax.imshow(colors, interpolation="nearest")
-        else:
-            norm = TwoSlopeNorm(0.0, -bound, bound)
-            image = ax.imshow(k.numpy(), cmap=cmap, norm=norm, interpolation="nearest")
-            colors = plt.get_cmap(cmap)(norm(k.numpy()))
-        if values:
-            _print_values(ax, k, colors, fontsize)
+        image = _draw_tile(ax, k, bound, cmap, values, fontsize)
         ax.set_title(label, fontsize=fontsize)
     if key and rgb:
         _rgb_key(fig.add_subplot(grid[:, -1]), limit, fontsize, scale == "per_kernel")
