@@ -350,11 +350,11 @@ class ArithmeticExplorer:
 
 
 def conv_arithmetic_page_explorer(input_size: int = 6, kernel_size: int = 3, stride: int = 3,
-                                  padding: int = 1, dilation: int = 1) -> ArithmeticExplorer:
+                                  padding: int = 1, dilation: int = 1):
     """The website twin of :func:`conv_arithmetic_explorer`, computed in the page.
 
-    Display it as a cell's last expression. Controls: input size 1-16, kernel size 1-7,
-    stride 1-4, padding 0-3, dilation 1-3 (:data:`LIMITS`) and the output position whose
-    window is highlighted (or click an output cell).
+    Returns an ``ArithmeticExplorer``: display it as a cell's last expression. Controls:
+    input size 1-16, kernel size 1-7, stride 1-4, padding 0-3, dilation 1-3 (``LIMITS``)
+    and the output position whose window is highlighted (or click an output cell).
     """
     return ArithmeticExplorer(input_size, kernel_size, stride, padding, dilation)
