@@ -113,4 +113,6 @@ def test_static_twin_frames_are_legible():
         width = Image.open(io.BytesIO(base64.b64decode(frame))).size[0]
         assert width >= 700
         assert ex.min_font_px * min(1.0, 752 / width) >= 13.3  # 10 pt at the column width
-    assert 'value="1"' in ex.to_html()  # starts at in_channels=4 (index 1)
+    assert list(ex.controls) == ["groups", "in_channels", "out_channels"]
+    start = ex.to_html().split("base64,")[1].split('"')[0]  # G=1, C_in=4, C_out=8
+    assert start == ex.frames["0_1_2"]

@@ -72,11 +72,12 @@ def groups_static_explorer(in_channels=(2, 4), out_channels=(2, 4, 8), groups=(1
     settings that ``nn.Conv2d`` rejects show its error text."""
     from ..explore import static_explorer
 
+    # groups first: the control the chapter is about (and the one a reader moves first)
     return static_explorer(
-        lambda in_channels, out_channels, groups: render_kernel_volumes(
+        lambda groups, in_channels, out_channels: render_kernel_volumes(
             in_channels, out_channels, groups),
-        {"in_channels": list(in_channels), "out_channels": list(out_channels),
-         "groups": list(groups)},
+        {"groups": list(groups), "in_channels": list(in_channels),
+         "out_channels": list(out_channels)},
         title="Kernels as volumes", fmt="png", initial={"in_channels": 4, "out_channels": 8})
 
 # --- kernels as volumes ----------------------------------------------------------------
