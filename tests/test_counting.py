@@ -13,6 +13,7 @@ from convlab import (
     count_parameters,
     separable_comparison,
 )
+from convlab.counting import dense_vs_conv2d, linear_params
 
 
 @settings(max_examples=100, deadline=None)
@@ -67,3 +68,36 @@ def test_separable_savings_match_mobilenet():
         x = torch.randn(1, c_in, 28, 28)
         assert result["separable"].output_shape == tuple(pointwise(depthwise(x)).shape) \
             == tuple(standard(x).shape)
+
+
+@settings(max_examples=50, deadline=None)
+@given(i=st.integers(1, 40), o=st.integers(1, 40), bias=st.booleans())
+def test_linear_params_match_nn_linear(i, o, bias):
+    assert linear_params(i, o, bias) == count_parameters(torch.nn.Linear(i, o, bias=bias))
+
+
+@settings(max_examples=40, deadline=None)
+@given(c_in=st.integers(1, 3), c_out=st.integers(1, 3), k=st.integers(1, 3),
+       size=st.integers(3, 6), padding=st.integers(0, 1), bias=st.booleans())
+def test_dense_vs_conv_counts_real_layers(c_in, c_out, k, size, padding, bias):
+    """The dense layer maps the flattened image to as many numbers as the conv layer makes."""
+    conv = torch.nn.Conv2d(c_in, c_out, k, padding=padding, bias=bias)
+    x = torch.randn(1, c_in, size, size)
+    y = conv(x)
+    dense = torch.nn.Linear(x.numel(), y.numel(), bias=bias)
+    assert dense(x.flatten(1)).shape == (1, y.numel())
+    result = dense_vs_conv2d(c_in, c_out, k, size, padding=padding, bias=bias)
+    assert result.inputs == x.numel() and result.outputs == y.numel()
+    assert result.conv_params == count_parameters(conv)
+    assert result.dense_params == count_parameters(dense)
+    assert result.ratio == result.dense_params / result.conv_params
+
+
+def test_dense_vs_conv_on_an_imagenet_image():
+    """3x3 conv, 3 -> 64 channels, 'same' size on 224x224x3: 1,792 against about 4.8e11."""
+    result = dense_vs_conv2d(3, 64, 3, 224, padding=1)
+    assert result.inputs == 224 * 224 * 3 and result.outputs == 64 * 224 * 224
+    assert result.conv_params == 64 * 3 * 9 + 64 == 1792
+    assert result.dense_params == (224 * 224 * 3) * (64 * 224 * 224) + 64 * 224 * 224
+    with pytest.raises(ValueError):
+        linear_params(-1, 3)

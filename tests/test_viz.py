@@ -11,7 +11,7 @@ import torch  # noqa: E402
 from torchvision.transforms import Normalize  # noqa: E402
 
 from convlab import UnNormalize, imshow, plot_feature_maps, plot_kernels, show_source  # noqa: E402
-from convlab.viz import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
+from convlab.viz import IMAGENET_MEAN, IMAGENET_STD, signed_rgb  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -117,3 +117,73 @@ def test_plot_kernels_per_kernel_scale():
     assert [ax.get_images()[0].norm.vmax for ax in fig.axes if ax.get_images()] == [10.0, 10.0]
     with pytest.raises(ValueError, match="scale"):
         plot_kernels(weight, scale="nope")
+
+
+# --- RGB tiles keep zero and sign (issue 12) ------------------------------------------------
+
+def _tiles(fig):
+    return [ax for ax in fig.axes if ax.get_images()]
+
+
+def test_signed_rgb_keeps_zero_and_sign():
+    k = torch.zeros(3, 2, 2)
+    k[0, 0, 0], k[0, 0, 1], k[1, 1, 0] = 2.0, -2.0, 1.0
+    image = signed_rgb(k, bound=2.0)  # (kH, kW, 3)
+    assert image.shape == (2, 2, 3)
+    assert image[0, 0, 0] == 1.0 and image[0, 1, 0] == 0.0  # +max -> 1, -max -> 0
+    assert image[1, 0, 1] == 0.75  # 0.5 + 1 / (2 * 2)
+    assert torch.all(image[1, 1] == 0.5)  # zero in every channel: mid-grey
+    assert float(signed_rgb(torch.full((3, 1, 1), 9.0), 3.0).max()) == 1.0  # clipped
+
+
+@pytest.mark.parametrize("scale", ["global", "per_kernel"])
+def test_rgb_tiles_constant_kernel_is_not_black_zero_is_grey(scale):
+    weight = torch.zeros(3, 3, 3, 3)
+    weight[0] = 1 / 9  # a box blur on all three channels: constant and positive
+    weight[1, 0] = 0.5  # red only, positive
+    weight[1, 2] = -0.5  # blue only, negative
+    # weight[2] stays zero
+    tiles = _tiles(plot_kernels(weight, scale=scale))
+    blur, opponent, zero = (np.asarray(t.get_images()[0].get_array()) for t in tiles)
+    assert blur.min() > 0.5, "a constant positive kernel must not be drawn black"
+    assert np.ptp(blur) == 0, "a constant kernel is one flat colour"
+    np.testing.assert_allclose(zero, 0.5)  # zero weights are mid-grey, whatever the scale
+    assert opponent[..., 0].min() > 0.5 and opponent[..., 2].max() < 0.5  # signs kept
+    np.testing.assert_allclose(opponent[..., 1], 0.5)  # the unused channel stays at zero
+    if scale == "global":  # one scale: 1/9 is smaller than 0.5, so its tile is paler
+        assert blur.max() < opponent[..., 0].max()
+
+
+def test_rgb_tiles_have_names_and_a_key():
+    weight = torch.randn(4, 3, 3, 3)
+    fig = plot_kernels(weight, names=["a", "b", "c", "d"])
+    assert [t.get_title() for t in _tiles(fig)] == ["a", "b", "c", "d"]
+    keys = [ax for ax in fig.axes if not ax.get_images() and ax.patches]
+    assert len(keys) == 1 and "key" in keys[0].get_title()
+    assert {t.get_text() for t in keys[0].texts} >= {"R", "G", "B", "0"}
+    with pytest.raises(ValueError, match="names"):
+        plot_kernels(weight, names=["too", "few"])
+    assert len(plot_kernels(weight, key=False).axes) == 4
+
+
+def test_single_channel_tiles_print_values_and_have_a_colour_bar():
+    from convlab.kernels import KERNELS
+
+    weight = torch.stack([KERNELS["sobel x"], KERNELS["box blur"]]).unsqueeze(1)
+    fig = plot_kernels(weight, values=True, names=["sobel x", "box blur"], scale="per_kernel")
+    sobel, blur = _tiles(fig)
+    assert [t.get_text() for t in sobel.texts] == ["-1", "0", "1", "-2", "0", "2", "-1", "0", "1"]
+    assert {t.get_text() for t in blur.texts} == {".11"}
+    # a dark cell gets white ink, a pale one black ink
+    inks = {t.get_text(): t.get_color() for t in sobel.texts}
+    assert inks["2"] == "white" and inks["0"] == "black"
+    assert len(fig.axes) == 3  # two tiles and the colour bar
+
+
+def test_plot_feature_maps_names_and_font():
+    fig = plot_feature_maps(torch.rand(3, 5, 5), names=["a", "b", "c"], fontsize=11)
+    tiles = _tiles(fig)
+    assert [t.get_title() for t in tiles] == ["a", "b", "c"]
+    assert tiles[0].title.get_fontsize() == 11
+    with pytest.raises(ValueError, match="names"):
+        plot_feature_maps(torch.rand(3, 5, 5), names=["a"])

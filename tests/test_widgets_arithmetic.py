@@ -5,17 +5,18 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from bs4 import BeautifulSoup  # noqa: E402
 
 from convlab import conv_output_size  # noqa: E402
 from convlab.widgets import (  # noqa: E402
-    conv_arithmetic_animation,
     conv_arithmetic_explorer,
-    conv_arithmetic_static_explorer,
+    conv_arithmetic_page_explorer,
     render_conv_arithmetic,
 )
-from convlab.widgets.conv_arithmetic import coverage, window_taps  # noqa: E402
+from convlab.widgets.conv_arithmetic import LIMITS, coverage, window_taps  # noqa: E402
 
 
 def test_every_control_redraws():
@@ -76,15 +77,32 @@ def test_render_none_and_steps():
         matplotlib.pyplot.close(fig)
 
 
-def test_animation_has_one_frame_per_output_position():
-    anim = conv_arithmetic_animation(4, 2, 2, 0, 1)
-    html = anim.to_jshtml()
-    assert html.count("frames[") >= 4 and "<script" in html
+def test_live_sliders_cover_the_explorer_limits():
+    ex = conv_arithmetic_explorer()
+    for name, (lo, hi) in LIMITS.items():
+        assert (ex.controls[name].min, ex.controls[name].max) == (lo, hi), name
 
 
-def test_static_explorer_grid():
-    ex = conv_arithmetic_static_explorer(input_size=4, kernel_sizes=(2, 3), strides=(1, 2),
-                                         paddings=(0,), dilations=(1,))
-    assert len(ex) == 4
-    html = ex.to_html()
-    assert "kernel_size" in html and "dilation" in html and len(html) < 3_000_000
+def test_page_explorer_is_self_contained_html_with_every_control():
+    """The website's explorer: controls for every argument within LIMITS, an SVG, and an
+    inline script (no src, no kernel). tests/site/test_arithmetic_explorer.py runs it."""
+    page = conv_arithmetic_page_explorer(input_size=6, kernel_size=3, stride=3, padding=1)
+    soup = BeautifulSoup(page._repr_html_(), "html.parser")
+    root = soup.select_one("div.convlab-arithmetic")
+    assert root is not None and root.get("id") == page.id
+    sliders = {e["data-param"]: e for e in root.select("input[type=range][data-param]")}
+    assert set(sliders) == set(LIMITS) | {"position"}
+    for name, (lo, hi) in LIMITS.items():
+        assert (int(sliders[name]["min"]), int(sliders[name]["max"])) == (lo, hi)
+    assert [int(sliders[n]["value"]) for n in LIMITS] == [6, 3, 3, 1, 1]
+    assert root.select_one("svg") is not None and root.select_one(".convlab-arith-error")
+    scripts = root.select("script")
+    assert len(scripts) == 1 and not scripts[0].get("src") and page.id in scripts[0].string
+    assert "http" not in page.to_html().replace("http://www.w3.org/2000/svg", "")
+
+
+def test_page_explorer_rejects_settings_outside_its_limits():
+    with pytest.raises(ValueError, match="kernel_size=8"):
+        conv_arithmetic_page_explorer(kernel_size=8)
+    a, b = conv_arithmetic_page_explorer(), conv_arithmetic_page_explorer(input_size=5)
+    assert a.id != b.id

@@ -44,3 +44,17 @@ def test_static_twin_has_every_pair():
                                 size=32)
     assert len(ex) == 4
     assert len(set(ex.frames.values())) == 4
+
+
+def test_static_frames_are_legible_at_the_column_width():
+    """Frames >= 700 px wide; their smallest text >= 10 pt when shown 752 px wide."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    ex = kernel_static_explorer(photos=("grace_hopper", "coffee"), presets=("sobel x",))
+    for frame in ex.frames.values():
+        width = Image.open(io.BytesIO(base64.b64decode(frame))).size[0]
+        assert width >= 700
+        assert ex.min_font_px * min(1.0, 752 / width) >= 13.3

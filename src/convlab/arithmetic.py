@@ -1,20 +1,21 @@
 """Convolution arithmetic: output sizes, ``'same'`` padding and receptive fields.
 
 One place for the formulas every other module uses (Dumoulin & Visin, 2016).
-For one spatial dimension with input size ``i``, kernel size ``k``, stride ``s``,
-padding ``p`` (on each side) and dilation ``d``:
+For one spatial dimension with input size :math:`H_\\text{in}`, kernel size :math:`k`,
+stride :math:`s`, padding :math:`p` (on each side) and dilation :math:`d`:
 
 .. math::
 
     k_\\text{eff} = d\\,(k - 1) + 1, \\qquad
-    o = \\left\\lfloor \\frac{i + 2p - k_\\text{eff}}{s} \\right\\rfloor + 1 .
+    H_\\text{out} = \\left\\lfloor \\frac{H_\\text{in} + 2p - k_\\text{eff}}{s}
+                    \\right\\rfloor + 1 .
 
-A transposed convolution inverts that map (``output_padding`` picks one of the
-``s`` input sizes that the floor sends to the same ``o``):
+A transposed convolution inverts that map (``output_padding``, :math:`p_\\text{out}`,
+picks one of the :math:`s` input sizes that the floor sends to the same size):
 
 .. math::
 
-    o = (i - 1)\\,s - 2p + d\\,(k - 1) + \\text{output\\_padding} + 1 .
+    H_\\text{out} = (H_\\text{in} - 1)\\,s - 2p + d\\,(k - 1) + p_\\text{out} + 1 .
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def conv_output_size(input_size: int, kernel_size: int, stride: int = 1, padding
 
     ``floor((input_size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1``,
     the formula in the ``Shape:`` section of ``torch.nn.Conv2d``. The floor drops the
-    last ``(i + 2p - k_eff) mod s`` input positions: no window fits there.
+    last ``(H_in + 2p - k_eff) mod s`` input positions: no window fits there.
 
     Raises ``ValueError`` when the dilated kernel is larger than the padded input
     (no output position at all) or when an argument is out of range.
@@ -118,9 +119,9 @@ def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:
 def receptive_field(layers) -> int:
     """Receptive field of a stack of conv layers, each ``(kernel_size, stride, dilation)``.
 
-    ``r_L = 1 + sum_l (k_eff_l - 1) * prod_{j<l} s_j``: each layer widens the field by
-    its effective kernel minus one, measured in input pixels (the product of the
-    strides before it).
+    ``r = 1 + sum over layers l of (k_eff_l - 1) * (s_1 ... s_{l-1})``: each layer widens
+    the field by its effective kernel minus one, measured in input pixels (the product of
+    the strides before it).
     """
     field, jump = 1, 1
     for layer in layers:

@@ -1,8 +1,8 @@
 """Classic 3x3 image kernels and a Gaussian, as tensors ``(kH, kW)``.
 
 Deep learning's "convolution" is cross-correlation, so these are written the way
-``F.conv2d`` applies them: weight ``[i, j]`` multiplies the pixel at offset
-``(i - 1, j - 1)`` from the centre.
+``F.conv2d`` applies them: weight ``w[u, v]`` multiplies the pixel at offset
+``(u - 1, v - 1)`` from the centre.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import torch
 
 
 def gaussian_kernel(size: int = 5, sigma: float = 1.0) -> torch.Tensor:
-    """Normalized 2-D Gaussian ``G[i, j] ∝ exp(-((i-c)^2 + (j-c)^2) / (2 σ^2))``, sum 1."""
+    """Normalized 2-D Gaussian ``w[u, v] ∝ exp(-((u-c)^2 + (v-c)^2) / (2 σ^2))``, sum 1,
+    with ``c = (size - 1) / 2`` the centre."""
     if size < 1 or sigma <= 0:
         raise ValueError(f"need size >= 1 and sigma > 0, got size={size}, sigma={sigma}")
-    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    kernel = torch.outer(g, g)  # separable: (size,) x (size,) -> (size, size)
+    offset = torch.arange(size, dtype=torch.float64) - (size - 1) / 2  # u - c
+    profile = torch.exp(-(offset**2) / (2 * sigma**2))  # (size,)
+    kernel = torch.outer(profile, profile)  # separable: -> (size, size)
     return (kernel / kernel.sum()).float()
 
 

@@ -3,8 +3,9 @@ and ``show_source``.
 
 These are the seed document's three helpers done right: nothing mutates its input,
 every grid shape works (one row, one column, one kernel), every kernel is shown
-(up to a limit you choose), and single-channel kernels are drawn with a diverging
-colormap centred on zero so that the sign of each weight is visible.
+(up to a limit you choose), and kernels are drawn so that zero and the sign of each
+weight stay visible: single-channel kernels in a diverging colormap centred on zero,
+RGB kernels with zero at mid-grey (:func:`signed_rgb`), each with a colour key.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.colors import TwoSlopeNorm
+from matplotlib.patches import Rectangle
 from torchvision.utils import make_grid
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -23,10 +25,11 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class UnNormalize:
-    """Undo ``torchvision.transforms.Normalize(mean, std)``: ``x * std + mean`` per channel.
+    """Undo ``torchvision.transforms.Normalize(mean, std)``: per channel,
+    ``x * std + mean``.
 
-    Returns a new tensor (the input is left untouched); works on ``(C, H, W)`` and
-    ``(N, C, H, W)``.
+    Returns a new tensor (the input is left untouched); works on
+    ``(C, H, W)`` and ``(N, C, H, W)``.
 
     Shape:
         - Input: :math:`(C, H, W)` or :math:`(N, C, H, W)`
@@ -37,19 +40,21 @@ class UnNormalize:
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
         if len(self.mean) != len(self.std):
-            raise ValueError(f"mean and std need the same length, got {len(self.mean)} "
-                             f"and {len(self.std)}")
+            raise ValueError(f"mean and std need the same length, got "
+                             f"{len(self.mean)} and {len(self.std)}")
 
     def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
         if tensor.dim() not in (3, 4):
-            raise ValueError(f"expected a (C, H, W) or (N, C, H, W) tensor, got shape "
-                             f"{tuple(tensor.shape)}")
+            raise ValueError(f"expected a (C, H, W) or (N, C, H, W) tensor, "
+                             f"got shape {tuple(tensor.shape)}")
         C = tensor.shape[-3]
         if C != len(self.mean):
-            raise ValueError(f"tensor has {C} channels but mean/std have {len(self.mean)}")
-        mean = torch.tensor(self.mean, dtype=tensor.dtype, device=tensor.device)
-        std = torch.tensor(self.std, dtype=tensor.dtype, device=tensor.device)
-        return tensor * std.view(C, 1, 1) + mean.view(C, 1, 1)  # broadcasts over N
+            raise ValueError(f"tensor has {C} channels but mean/std have "
+                             f"{len(self.mean)}")
+        like = {"dtype": tensor.dtype, "device": tensor.device}
+        mean = torch.tensor(self.mean, **like).view(C, 1, 1)  # (C, 1, 1)
+        std = torch.tensor(self.std, **like).view(C, 1, 1)
+        return tensor * std + mean  # broadcasts over H, W (and N)
 
     def __repr__(self) -> str:
         return f"UnNormalize(mean={self.mean}, std={self.std})"
@@ -104,16 +109,90 @@ def _grid_shape(count: int, ncols: int | None) -> tuple[int, int]:
     return math.ceil(count / ncols), ncols
 
 
+def signed_rgb(kernel: torch.Tensor, bound: float) -> torch.Tensor:
+    """A ``(3, kH, kW)`` kernel as an ``(kH, kW, 3)`` image that keeps zero and sign.
+
+    Each channel is mapped by :math:`0.5 + w / (2\\,\\text{bound})`, clipped to [0, 1]:
+    a weight of 0 in all three channels is mid-grey, a positive red weight adds red, a
+    negative one removes it (towards cyan), and a constant kernel is a flat colour (not
+    black, as a min-max scaling would draw it).
+    """
+    bound = float(bound) or 1.0
+    return (0.5 + kernel / (2 * bound)).clamp(0, 1).permute(1, 2, 0)  # (3,kH,kW)->(kH,kW,3)
+
+
+def _format_weight(value: float) -> str:
+    text = f"{value:.2g}"
+    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
+
+
+def _print_values(ax, k: torch.Tensor, colors, fontsize: float) -> None:
+    """Write each weight of a ``(kH, kW)`` or ``(3, kH, kW)`` tile in its cell."""
+    kH, kW = k.shape[-2:]
+    for u in range(kH):
+        for v in range(kW):
+            r, g, b = colors[u][v][:3]
+            ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+            text = (_format_weight(float(k[u, v])) if k.dim() == 2 else
+                    "\n".join(_format_weight(float(c)) for c in k[:, u, v]))
+            ax.text(v, u, text, ha="center", va="center", fontsize=fontsize, color=ink)
+
+
+def _rgb_key(ax, bound: float, fontsize: float, per_kernel: bool) -> None:
+    """The colour key of RGB tiles: one channel at -bound, 0 and +bound, the others 0."""
+    for row, channel in enumerate("RGB"):
+        for col, value in enumerate((-1.0, 0.0, 1.0)):
+            k = torch.zeros(3, 1, 1)
+            k["RGB".index(channel)] = value
+            color = signed_rgb(k, 1.0)[0, 0].tolist()
+            ax.add_patch(Rectangle((col, 2 - row), 1, 1, facecolor=color, edgecolor="0.3"))
+        ax.text(-0.15, 2.5 - row, channel, ha="right", va="center", fontsize=fontsize)
+    for col, label in enumerate(("−", "0", "+")):
+        ax.text(col + 0.5, -0.15, label, ha="center", va="top", fontsize=fontsize)
+    scale = "max |w| of\neach tile" if per_kernel else f"{bound:.2g}"
+    ax.set_title(f"key\n± = ±{scale}", fontsize=fontsize)
+    ax.set_xlim(-0.8, 3.1)
+    ax.set_ylim(-0.9, 3.1)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+
+def _draw_tile(ax, k: torch.Tensor, bound: float, cmap: str, values: bool,
+               fontsize: float):
+    """One kernel slice ``(kH, kW)`` (diverging ``cmap``) or RGB kernel ``(3, kH, kW)``
+    (:func:`signed_rgb`), framed, with its weights printed when ``values``."""
+    ax.set_xticks([])
+    ax.set_yticks([])  # no ticks, but a frame: a white or grey tile stays visible
+    for spine in ax.spines.values():
+        spine.set_color("0.55")
+    if k.dim() == 3:
+        colors = signed_rgb(k, bound).numpy()  # (kH, kW, 3)
+        image = ax.imshow(colors, interpolation="nearest")
+    else:
+        norm = TwoSlopeNorm(0.0, -bound, bound)
+        image = ax.imshow(k.numpy(), cmap=cmap, norm=norm, interpolation="nearest")
+        colors = plt.get_cmap(cmap)(norm(k.numpy()))  # (kH, kW, 4)
+    if values:
+        _print_values(ax, k, colors, fontsize)
+    return image
+
+
 def plot_kernels(weight, max_kernels: int = 64, ncols: int | None = None, title=None,
-                 tile_size: float = 1.1, cmap: str = "RdBu_r", scale: str = "global"):
+                 tile_size: float = 1.1, cmap: str = "RdBu_r", scale: str = "global",
+                 names=None, values: bool = False, key: bool = True, fontsize: float = 8):
     """Draw every kernel of a ``(C_out, C_in, kH, kW)`` weight and return the ``Figure``.
 
-    With ``C_in == 3`` each output channel is one RGB tile (min-max scaled per kernel).
-    Otherwise each ``(out, in)`` slice is a grayscale-like tile in a diverging
-    colormap centred on zero (red positive, blue negative), labelled ``out,in``.
+    With ``C_in == 3`` each output channel is one RGB tile, coloured by
+    :func:`signed_rgb` (zero is mid-grey, the sign of each channel's weight stays
+    visible). Otherwise each ``(o, c)`` slice is a tile in a diverging colormap centred
+    on zero (red positive, blue negative), labelled ``o,c``. ``scale="global"`` uses one
+    scale for all tiles (compare magnitudes across kernels); ``scale="per_kernel"``
+    scales each tile to its own largest ``|w|``.
+
+    ``names`` labels the tiles (one name per tile) instead of their indices; ``values``
+    prints every weight in its cell; ``key`` adds a colour key on the right (a colour
+    bar, or for RGB tiles the colours of one channel at minus, zero and plus).
     At most ``max_kernels`` tiles are drawn; the title says when some were left out.
-    ``scale="global"`` uses one colour scale for all tiles (compare magnitudes across
-    kernels); ``scale="per_kernel"`` scales each tile to its own largest weight.
     """
     if scale not in ("global", "per_kernel"):
         raise ValueError(f"scale must be 'global' or 'per_kernel', got {scale!r}")
@@ -127,39 +206,54 @@ def plot_kernels(weight, max_kernels: int = 64, ncols: int | None = None, title=
     C_out, C_in = w.shape[:2]
     rgb = C_in == 3
     if rgb:
-        tiles = [(f"{o}", w[o]) for o in range(C_out)]
+        tiles = [(f"{o}", w[o]) for o in range(C_out)]  # (3, kH, kW) each
     else:
-        tiles = [(f"{o},{i}", w[o, i]) for o in range(C_out) for i in range(C_in)]
+        tiles = [(f"{o},{c}", w[o, c]) for o in range(C_out) for c in range(C_in)]
+    if names is not None:
+        if len(names) != len(tiles):
+            raise ValueError(f"names has {len(names)} entries for {len(tiles)} tiles")
+        tiles = [(str(name), k) for name, (_, k) in zip(names, tiles)]
     total = len(tiles)
     tiles = tiles[:max_kernels]
     nrows, ncols = _grid_shape(len(tiles), ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(tile_size * ncols, tile_size * nrows + 0.4),
-                             squeeze=False)
+    key_ratio = (1.0 if rgb else 0.12) if key else 0.0  # key width, in tiles
+    row = tile_size + fontsize / 40  # a tile and its title
+    fig = plt.figure(figsize=(tile_size * (ncols + key_ratio) + (0 if rgb or not key else 0.8),
+                              row * nrows + 0.5))
+    grid = fig.add_gridspec(nrows, ncols + (1 if key else 0),
+                            width_ratios=[1] * ncols + ([key_ratio] if key else []))
+    axes = [fig.add_subplot(grid[r, c]) for r in range(nrows) for c in range(ncols)]
     limit = float(w.abs().max()) or 1.0
-    for ax in axes.flat:
+    for ax in axes[len(tiles):]:
         ax.set_axis_off()
-    for ax, (label, k) in zip(axes.flat, tiles):
-        if rgb:
-            lo, hi = k.min(), k.max()
-            img = ((k - lo) / (hi - lo + 1e-12)).permute(1, 2, 0).numpy()  # (kH, kW, 3)
-            ax.imshow(img, interpolation="nearest")
-        else:
-            bound = limit if scale == "global" else (float(k.abs().max()) or 1.0)
-            ax.imshow(k.numpy(), cmap=cmap, norm=TwoSlopeNorm(0.0, -bound, bound),
-                      interpolation="nearest")
-        ax.set_title(label, fontsize=8)
+    image = None
+    for ax, (label, k) in zip(axes, tiles):
+        bound = limit if scale == "global" else (float(k.abs().max()) or 1.0)
+        image = _draw_tile(ax, k, bound, cmap, values, fontsize)
+        ax.set_title(label, fontsize=fontsize)
+    if key and rgb:
+        _rgb_key(fig.add_subplot(grid[:, -1]), limit, fontsize, scale == "per_kernel")
+    elif key and image is not None:
+        cax = fig.add_subplot(grid[:, -1])
+        bar = fig.colorbar(image, cax=cax)
+        if scale == "per_kernel":  # each tile has its own bound: label the ends relative
+            bar.set_ticks([image.norm.vmin, 0, image.norm.vmax])
+            bar.set_ticklabels(["−max|w|", "0", "+max|w|"])
+        bar.ax.tick_params(labelsize=fontsize)
     shown = f"{len(tiles)} of {total} kernels" if total > len(tiles) else f"{total} kernels"
-    fig.suptitle(f"{title + ': ' if title else ''}{shown} {tuple(w.shape[2:])}", fontsize=10)
+    fig.suptitle(f"{title + ': ' if title else ''}{shown} {tuple(w.shape[2:])}",
+                 fontsize=fontsize + 2)
     fig.tight_layout()
     return fig
 
 
 def plot_feature_maps(feature_maps, max_maps: int = 32, ncols: int | None = None, title=None,
-                      tile_size: float = 1.3, cmap: str = "viridis"):
+                      tile_size: float = 1.3, cmap: str = "viridis", names=None,
+                      fontsize: float = 8):
     """Draw the channels of a ``(C, H, W)`` (or ``(1, C, H, W)``) activation; return the Figure.
 
     Each map gets its own colour scale (activations of different channels differ in
-    range); the title of each tile is its channel index.
+    range); the title of each tile is its channel index, or its entry of ``names``.
     """
     x = _to_tensor(feature_maps)
     if x.dim() == 4:
@@ -171,17 +265,21 @@ def plot_feature_maps(feature_maps, max_maps: int = 32, ncols: int | None = None
     if x.dim() != 3:
         raise ValueError(f"expected (C, H, W) feature maps, got shape {tuple(x.shape)}")
     C = x.shape[0]
+    if names is not None and len(names) != C:
+        raise ValueError(f"names has {len(names)} entries for {C} maps")
     count = min(C, max_maps)
     nrows, ncols = _grid_shape(count, ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(tile_size * ncols, tile_size * nrows + 0.4),
+    row = tile_size + fontsize / 40  # a tile and its title
+    fig, axes = plt.subplots(nrows, ncols, figsize=(tile_size * ncols, row * nrows + 0.4),
                              squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
     for c, ax in zip(range(count), axes.flat):
         ax.imshow(x[c].numpy(), cmap=cmap, interpolation="nearest")
-        ax.set_title(str(c), fontsize=8)
+        ax.set_title(str(c) if names is None else str(names[c]), fontsize=fontsize)
     shown = f"{count} of {C} maps" if C > count else f"{C} maps"
-    fig.suptitle(f"{title + ': ' if title else ''}{shown} {tuple(x.shape[1:])}", fontsize=10)
+    fig.suptitle(f"{title + ': ' if title else ''}{shown} {tuple(x.shape[1:])}",
+                 fontsize=fontsize + 2)
     fig.tight_layout()
     return fig
 

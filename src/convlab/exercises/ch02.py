@@ -19,11 +19,11 @@ def _rand(gen, *shape):
 def _correlate2d_solution(x, w):
     kH, kW = w.shape
     H_out, W_out = x.shape[0] - kH + 1, x.shape[1] - kW + 1
-    out = torch.zeros(H_out, W_out, dtype=x.dtype)
-    for y in range(H_out):
-        for xo in range(W_out):
-            out[y, xo] = (x[y:y + kH, xo:xo + kW] * w).sum()  # window * kernel, summed
-    return out
+    y = torch.zeros(H_out, W_out, dtype=x.dtype)
+    for i in range(H_out):  # output row i, column j: the window at (i, j)
+        for j in range(W_out):
+            y[i, j] = (x[i:i + kH, j:j + kW] * w).sum()  # window * kernel
+    return y
 
 
 def _correlate2d_cases():
@@ -33,7 +33,7 @@ def _correlate2d_cases():
              ("kernel as large as the image", _rand(gen, 4, 4), _rand(gen, 4, 4)),
              ("1x1 kernel", _rand(gen, 3, 5), _rand(gen, 1, 1))]
     return [Case(name, (x, w), expected=F.conv2d(x[None, None], w[None, None])[0, 0],
-                 hint="out[y, x] = sum_ij image[y + i, x + j] * w[i, j]: no flip, "
+                 hint="y[i, j] = sum over u, v of x[i + u, j + v] * w[u, v]: no flip, "
                       "H - kH + 1 rows and W - kW + 1 columns")
             for name, x, w in cases]
 
@@ -49,9 +49,11 @@ register(Exercise(
 
 # --- 2. the output-size formula --------------------------------------------------------
 
-def _output_size_solution(input_size, kernel_size, stride=1, padding=0, dilation=1):
-    k_eff = dilation * (kernel_size - 1) + 1  # the dilated kernel's extent
-    return (input_size + 2 * padding - k_eff) // stride + 1  # floor: partial windows drop
+def _output_size_solution(input_size, kernel_size, stride=1, padding=0,
+                          dilation=1):
+    k_eff = dilation * (kernel_size - 1) + 1  # the dilated kernel's span
+    # the floor drops a window that would stick out
+    return (input_size + 2 * padding - k_eff) // stride + 1
 
 
 _SIZES = [  # (name, input_size, kernel_size, stride, padding, dilation)
@@ -71,7 +73,7 @@ _SIZES = [  # (name, input_size, kernel_size, stride, padding, dilation)
 def _output_size_cases():
     return [Case(name, (i, k), dict(stride=s, padding=p, dilation=d),
                  expected=conv_output_size(i, k, s, p, d),
-                 hint="o = floor((i + 2p - d(k-1) - 1) / s) + 1")
+                 hint="H_out = floor((H_in + 2p - d(k-1) - 1) / s) + 1")
             for name, i, k, s, p, d in _SIZES]
 
 
@@ -86,8 +88,8 @@ register(Exercise(
 # --- 3. 'same' padding -----------------------------------------------------------------
 
 def _same_padding_solution(kernel_size, dilation=1):
-    total = dilation * (kernel_size - 1)  # what the window overhangs in all
-    return total // 2, total - total // 2  # the odd extra pixel goes after (right/bottom)
+    total = dilation * (kernel_size - 1)  # what the window overhangs
+    return total // 2, total - total // 2  # the odd pixel goes after
 
 
 def _same_padding_cases():
@@ -106,24 +108,27 @@ register(Exercise(
 
 # --- 4. the full loop --------------------------------------------------------------------
 
-def _conv2d_solution(input, weight, bias=None, stride=1, padding=0, dilation=1):
-    (sH, sW), (pH, pW), (dH, dW) = [(a, a) if isinstance(a, int) else tuple(a)
-                                    for a in (stride, padding, dilation)]
+def _conv2d_solution(input, weight, bias=None, stride=1, padding=0,
+                     dilation=1):
+    (sH, sW), (pH, pW), (dH, dW) = [
+        (a, a) if isinstance(a, int) else tuple(a)
+        for a in (stride, padding, dilation)]
     x = F.pad(input, (pW, pW, pH, pH))  # (N, C_in, H + 2pH, W + 2pW)
     N, C_in, H_pad, W_pad = x.shape
     C_out, _, kH, kW = weight.shape
     H_out = (H_pad - dH * (kH - 1) - 1) // sH + 1
     W_out = (W_pad - dW * (kW - 1) - 1) // sW + 1
-    out = torch.zeros(N, C_out, H_out, W_out, dtype=input.dtype)
-    for y in range(H_out):
-        for xo in range(W_out):
-            for i in range(kH):
-                for j in range(kW):
-                    pixel = x[:, :, y * sH + i * dH, xo * sW + j * dW]  # (N, C_in)
-                    out[:, :, y, xo] += pixel @ weight[:, :, i, j].T  # (N, C_in) @ (C_in, C_out)
+    y = torch.zeros(N, C_out, H_out, W_out, dtype=input.dtype)
+    for i in range(H_out):  # output position (i, j) ...
+        for j in range(W_out):
+            for u in range(kH):  # ... sums over the kernel taps (u, v)
+                for v in range(kW):
+                    # (N, C_in) @ (C_in, C_out) -> (N, C_out)
+                    pixel = x[:, :, i * sH + u * dH, j * sW + v * dW]
+                    y[:, :, i, j] += pixel @ weight[:, :, u, v].T
     if bias is not None:
-        out += bias.view(1, C_out, 1, 1)
-    return out
+        y += bias.view(1, C_out, 1, 1)
+    return y
 
 
 def _conv2d_cases():
@@ -136,8 +141,8 @@ def _conv2d_cases():
 
     return [
         case("one channel, 3x3, no bias", (1, 1, 5, 6), (1, 1, 3, 3),
-             "out[n, o, y, x] = sum_c,i,j x[n, c, y + i, x + j] w[o, c, i, j]: no kernel "
-             "flip; output (N, C_out, H_out, W_out)"),
+             "y[n, o, i, j] = sum over c, u, v of x[n, c, i + u, j + v] w[o, c, u, v]: no "
+             "kernel flip; output (N, C_out, H_out, W_out)"),
         case("channels and batch", (2, 3, 5, 5), (4, 3, 2, 3),
              "sum over the input channels; one output channel per kernel"),
         case("bias", (2, 2, 5, 5), (3, 2, 3, 3), "add bias[o] to every pixel of channel o",
@@ -150,7 +155,8 @@ def _conv2d_cases():
         case("stride 3 with padding", (2, 1, 10, 9), (1, 1, 2, 2),
              "floor again: a window that would stick out is dropped", stride=3, padding=1),
         case("dilation 2", (1, 2, 7, 8), (2, 2, 3, 3),
-             "tap (i, j) reads x[y*s + i*d, x*s + j*d]; the kernel covers d(k-1)+1 pixels",
+             "tap (u, v) of output (i, j) reads x_p[s*i + d*u, s*j + d*v]; the kernel "
+             "covers d(k-1)+1 pixels",
              dilation=2),
         case("tuples for everything", (2, 2, 9, 8), (3, 2, 3, 2),
              "stride, padding and dilation may be (height, width) tuples", bias=True,
@@ -162,7 +168,8 @@ register(Exercise(
     id="conv2d_naive", chapter=2, title="conv2d as loops",
     prompt="Write conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1) with "
            "F.conv2d's semantics for a batched input (N, C_in, H, W) and weight "
-           "(C_out, C_in, kH, kW): stride, padding and dilation are ints or (h, w) tuples. "
+           "(C_out, C_in, kH, kW): stride, padding and dilation are ints or (height, width) "
+           "tuples. "
            "Loop over output positions and kernel taps.",
     solution=_conv2d_solution, cases=_conv2d_cases,
     hint="cross-correlation (no flip), floor in the output size, bias per output channel"))

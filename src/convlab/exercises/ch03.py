@@ -18,12 +18,13 @@ def _rand(gen, *shape):
 def _multichannel_solution(x, weight, bias):
     C_out, C_in, kH, kW = weight.shape
     H_out, W_out = x.shape[1] - kH + 1, x.shape[2] - kW + 1
-    out = torch.zeros(C_out, H_out, W_out, dtype=x.dtype)
+    y = torch.zeros(C_out, H_out, W_out, dtype=x.dtype)
     for o in range(C_out):  # one kernel (C_in, kH, kW) per output channel
-        for y in range(H_out):
-            for xo in range(W_out):
-                out[o, y, xo] = (x[:, y:y + kH, xo:xo + kW] * weight[o]).sum() + bias[o]
-    return out
+        for i in range(H_out):
+            for j in range(W_out):
+                window = x[:, i:i + kH, j:j + kW]  # (C_in, kH, kW)
+                y[o, i, j] = (window * weight[o]).sum() + bias[o]
+    return y
 
 
 def _multichannel_cases():
@@ -36,8 +37,8 @@ def _multichannel_cases():
     for name, xs, ws in shapes:
         x, w, b = _rand(gen, *xs), _rand(gen, *ws), _rand(gen, ws[0])
         cases.append(Case(name, (x, w, b), expected=F.conv2d(x, w, b),
-                          hint="out[o] = bias[o] + sum over c, i, j of "
-                               "x[c, y+i, x+j] w[o, c, i, j]"))
+                          hint="y[o, i, j] = b[o] + sum over c, u, v of "
+                               "x[c, i+u, j+v] w[o, c, u, v]"))
     return cases
 
 
@@ -53,8 +54,9 @@ register(Exercise(
 # --- 2. the 1x1 convolution is a linear layer on every pixel -----------------------------
 
 def _pointwise_solution(x, weight, bias=None):
-    out = torch.einsum("oc,nchw->nohw", weight[:, :, 0, 0], x)  # (C_out, C_in) . (N, C_in, H, W)
-    return out if bias is None else out + bias.view(1, -1, 1, 1)
+    # (C_out, C_in) . (N, C_in, H, W) -> (N, C_out, H, W)
+    y = torch.einsum("oc,ncij->noij", weight[:, :, 0, 0], x)
+    return y if bias is None else y + bias.view(1, -1, 1, 1)
 
 
 def _pointwise_cases():
@@ -67,8 +69,7 @@ def _pointwise_cases():
         x, w = _rand(gen, N, C_in, H, W), _rand(gen, C_out, C_in, 1, 1)
         b = _rand(gen, C_out) if with_bias else None
         cases.append(Case(name, (x, w, b), expected=F.conv2d(x, w, b),
-                          hint="out[n, :, y, x] = W @ x[n, :, y, x] + b, "
-                               "W = weight[:, :, 0, 0]"))
+                          hint="y[n, :, i, j] = weight[:, :, 0, 0] @ x[n, :, i, j] + b"))
     return cases
 
 
@@ -84,10 +85,11 @@ register(Exercise(
 # --- 3. groups from groups=1 convolutions -----------------------------------------------
 
 def _grouped_solution(input, weight, bias=None, groups=1):
-    x_groups = input.chunk(groups, dim=1)  # groups x (N, C_in/groups, H, W)
-    w_groups = weight.chunk(groups, dim=0)  # groups x (C_out/groups, C_in/groups, kH, kW)
-    out = torch.cat([conv2d_naive(x, w) for x, w in zip(x_groups, w_groups)], dim=1)
-    return out if bias is None else out + bias.view(1, -1, 1, 1)
+    x_groups = input.chunk(groups, dim=1)  # G x (N, C_in/G, H, W)
+    w_groups = weight.chunk(groups, dim=0)  # G x (C_out/G, C_in/G, kH, kW)
+    pairs = zip(x_groups, w_groups)
+    y = torch.cat([conv2d_naive(x, w) for x, w in pairs], dim=1)
+    return y if bias is None else y + bias.view(1, -1, 1, 1)
 
 
 def _grouped_cases():
@@ -103,8 +105,8 @@ def _grouped_cases():
         b = _rand(gen, C_out) if "bias" in name else None
         cases.append(Case(name, (x, w, b), dict(groups=groups),
                           expected=F.conv2d(x, w, b, groups=groups),
-                          hint="group g: input channels g*C_in/G ... and output channels "
-                               "g*C_out/G ..., contiguous blocks, in order"))
+                          hint="group number q: input channels q*C_in/G ... and output channels "
+                               "q*C_out/G ..., contiguous blocks, in order"))
     return cases
 
 
@@ -119,9 +121,12 @@ register(Exercise(
 
 # --- 4. counting parameters -------------------------------------------------------------
 
-def _params_solution(in_channels, out_channels, kernel_size, groups=1, bias=True):
-    kH, kW = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-    return out_channels * (in_channels // groups) * kH * kW + (out_channels if bias else 0)
+def _params_solution(in_channels, out_channels, kernel_size, groups=1,
+                     bias=True):
+    square = isinstance(kernel_size, int)
+    kH, kW = (kernel_size, kernel_size) if square else kernel_size
+    weights = out_channels * (in_channels // groups) * kH * kW
+    return weights + (out_channels if bias else 0)
 
 
 def _params_cases():

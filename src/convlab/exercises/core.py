@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import textwrap
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +73,16 @@ def compare(expected, got, atol: float = 1e-6, rtol: float = 1e-5) -> str | None
             return f"shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}"
         if got.numel() == 0:
             return None
+        if expected.dtype == torch.bool:  # a mask: say which entries are wrong
+            if got.dtype != torch.bool:
+                return f"expected a bool tensor, got dtype {got.dtype}"
+            wrong = (got.detach().cpu() != expected.cpu()).nonzero()
+            if len(wrong) == 0:
+                return None
+            where = tuple(int(i) for i in wrong[0])
+            return (f"{len(wrong)} of {expected.numel()} entries differ, the first at "
+                    f"index {where} (expected {bool(expected[where])}, got "
+                    f"{bool(got[where])})")
         got_ = got.detach().to(torch.float64).cpu()
         exp_ = expected.detach().to(torch.float64).cpu()
         if not torch.isfinite(got_).all():
@@ -148,14 +159,20 @@ class Exercise:
 
     def _fail(self, case: Case, why: str) -> CheckResult:
         hint = case.hint or self.hint
-        lines = [f"✗ {self.id}: case '{case.name}' failed.", f"  {why}"]
+        lines = [f"✗ {self.id}: case '{case.name}' failed.", _wrap(why)]
         if hint:
-            lines.append(f"  hint: {hint}")
+            lines.append(_wrap(f"hint: {hint}"))
         return CheckResult(False, "\n".join(lines), case.name)
 
     def solution_source(self) -> str:
         """The reference solution's source code (shown behind a toggle in the book)."""
         return inspect.getsource(self.solution)
+
+
+def _wrap(text: str, width: int = 72) -> str:
+    """One verdict line, indented and wrapped to fit a book page's code column."""
+    return textwrap.fill(text, width, initial_indent="  ", subsequent_indent="    ",
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def register(exercise: Exercise) -> Exercise:

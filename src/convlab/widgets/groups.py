@@ -1,9 +1,12 @@
-"""Chapter 3's channel-connectivity diagram: which input channels each output channel sees.
+"""Chapter 3's kernels as volumes: which input channels each output channel sees.
 
-Input channels on the left, output channels on the right, one line per kernel slice
-``weight[o, c]`` (a ``kH x kW`` array of weights). ``groups`` cuts the channels into
-independent blocks: output channel ``o`` of group ``g`` reads only the input channels
-of group ``g``, so the number of lines (and parameters) drops by a factor ``groups``.
+A convolution's weight ``(C_out, C_in/G, kH, kW)`` is ``C_out`` kernels, each a volume
+``C_in/G`` channels deep. :func:`render_kernel_volumes` draws the input stack, the
+kernels and the output stack, with one kernel where it sits in the input; ``groups``
+cuts the stacks into ``G`` slabs: output channel ``o`` of group ``q`` reads only the
+input channels of group ``q`` (:func:`connections`), so the weight (and the work) is
+``G`` times smaller. :func:`groups_explorer` is the live widget and
+:func:`groups_static_explorer` its website twin.
 """
 
 from __future__ import annotations
@@ -12,12 +15,16 @@ import math
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.patches import Rectangle
 
 from ._base import Explorer
 
 
 def connections(in_channels: int, out_channels: int, groups: int = 1):
-    """``(c_in, c_out)`` pairs joined by a kernel slice: the nonzero blocks of the weight."""
+    """``(c, o)`` pairs joined by a kernel slice ``weight[o, c - q C_in/G]`` (``q`` the
+    group of ``o``): the nonzero blocks of the equivalent full weight."""
     if groups < 1 or in_channels % groups or out_channels % groups:
         raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
                          f"out_channels={out_channels}")
@@ -26,66 +33,24 @@ def connections(in_channels: int, out_channels: int, groups: int = 1):
             for c in range((o // cout_g) * cin_g, (o // cout_g + 1) * cin_g)]
 
 
-def render_groups(in_channels: int = 6, out_channels: int = 6, groups: int = 1,
-                  kernel_size: int = 3):
-    """Figure: the connectivity of ``nn.Conv2d(in_channels, out_channels, kernel_size,
-    groups=groups)``, coloured by group, with its parameter count."""
-    try:
-        pairs = connections(in_channels, out_channels, groups)
-    except ValueError as exc:
-        fig, ax = plt.subplots(figsize=(5.5, 1.0))
-        ax.text(0.5, 0.5, str(exc), ha="center", va="center", color="#b00", fontsize=9)
-        ax.set_axis_off()
-        return fig
-    colors = plt.get_cmap("tab10")
-    height = max(in_channels, out_channels)
-    fig, ax = plt.subplots(figsize=(5.5, 0.8 + 0.32 * height))
-
-    def ys(n):  # n points spread over the same height
-        return [height - 1 - i * (height - 1) / max(n - 1, 1) for i in range(n)]
-
-    y_in, y_out = ys(in_channels), ys(out_channels)
-    cout_g = out_channels // groups
-    for c, o in pairs:
-        ax.plot([0, 1], [y_in[c], y_out[o]], color=colors((o // cout_g) % 10), lw=1.2,
-                alpha=0.75)
-    cin_g = in_channels // groups
-    ax.scatter([0] * in_channels, y_in, s=120, zorder=3, edgecolor="k",
-               c=[colors((c // cin_g) % 10) for c in range(in_channels)])
-    ax.scatter([1] * out_channels, y_out, s=120, zorder=3, edgecolor="k",
-               c=[colors((o // cout_g) % 10) for o in range(out_channels)])
-    ax.text(0, -1.1, "input channels", ha="center", fontsize=9)
-    ax.text(1, -1.1, "output channels", ha="center", fontsize=9)
-    params = out_channels * cin_g * kernel_size ** 2
-    kind = {1: "ordinary conv"}.get(groups, "depthwise" if groups == in_channels else
-                                    f"{groups} groups")
-    ax.set_title(f"groups={groups} ({kind}): {len(pairs)} kernel slices × {kernel_size}×"
-                 f"{kernel_size} = {params} weights", fontsize=9)
-    ax.set_xlim(-0.3, 1.3)
-    ax.set_ylim(-1.4, height - 0.5)
-    ax.set_axis_off()
-    fig.tight_layout()
-    return fig
-
-
 def divisors(n: int) -> list:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def groups_explorer(in_channels: int = 6, out_channels: int = 12) -> Explorer:
-    """Live diagram: ``in_channels``, ``out_channels`` (IntSliders) and ``groups``
+def groups_explorer(in_channels: int = 4, out_channels: int = 8) -> Explorer:
+    """Live picture: ``in_channels``, ``out_channels`` (IntSliders, 1 to 8) and ``groups``
     (a Dropdown of the values that divide both, updated as the channels change)."""
     def common(a, b):
         return divisors(math.gcd(a, b))
 
-    c_in = widgets.IntSlider(value=in_channels, min=1, max=12, description="in_channels",
+    c_in = widgets.IntSlider(value=in_channels, min=1, max=8, description="in_channels",
                              continuous_update=False)
-    c_out = widgets.IntSlider(value=out_channels, min=1, max=12, description="out_channels",
+    c_out = widgets.IntSlider(value=out_channels, min=1, max=8, description="out_channels",
                               continuous_update=False)
     groups = widgets.Dropdown(options=common(in_channels, out_channels), value=1,
                               description="groups")
-    explorer = Explorer(render_groups, {"in_channels": c_in, "out_channels": c_out,
-                                        "groups": groups})
+    explorer = Explorer(render_kernel_volumes, {"in_channels": c_in, "out_channels": c_out,
+                                                "groups": groups})
 
     def update_groups(change):
         options = common(c_in.value, c_out.value)
@@ -102,11 +67,190 @@ def groups_explorer(in_channels: int = 6, out_channels: int = 12) -> Explorer:
     return explorer
 
 
-def groups_static_explorer(in_channels: int = 6, out_channels=(6, 12), groups=(1, 2, 3, 6)):
-    """The website twin: the diagram for each ``(out_channels, groups)`` pair."""
+def groups_static_explorer(in_channels=(2, 4), out_channels=(2, 4, 8), groups=(1, 2, 4)):
+    """The website twin: the picture for every ``(in_channels, out_channels, groups)``;
+    settings that ``nn.Conv2d`` rejects show its error text."""
     from ..explore import static_explorer
 
+    # groups first: the control the chapter is about (and the one a reader moves first)
     return static_explorer(
-        lambda groups, out_channels: render_groups(in_channels, out_channels, groups),
-        {"groups": list(groups), "out_channels": list(out_channels)},
-        title=f"Channel connectivity (in_channels={in_channels})", fmt="png", dpi=70)
+        lambda groups, in_channels, out_channels: render_kernel_volumes(
+            in_channels, out_channels, groups),
+        {"groups": list(groups), "in_channels": list(in_channels),
+         "out_channels": list(out_channels)},
+        title="Kernels as volumes", fmt="png", initial={"in_channels": 4, "out_channels": 8})
+
+# --- kernels as volumes ----------------------------------------------------------------
+
+_DEPTH = np.array([0.42, 0.30])  # how a step in depth (one channel) is drawn: right and up
+
+
+def _group_colour(group: int, lighten: float = 0.0):
+    r, g, b, _ = plt.get_cmap("tab10")(group % 10)
+    return (r + (1 - r) * lighten, g + (1 - g) * lighten, b + (1 - b) * lighten)
+
+
+def _depths(channels: int, groups: int, step: float) -> list:
+    """Depth of each channel's slice in a stack, with a gap between groups (the cut)."""
+    per_group = channels // groups
+    return [step * (c + 0.8 * (c // per_group) * (groups > 1)) for c in range(channels)]
+
+
+def _slab(ax, corner, size: float, depths, colours, images=None, cmaps=None, z0=0):
+    """A stack of square slices, back to front; slice ``c`` is shifted by ``depths[c]``."""
+    for c in reversed(range(len(depths))):
+        x, y = corner + depths[c] * _DEPTH / _DEPTH[0]
+        z = z0 + 2 * (len(depths) - c)
+        if images is None:
+            ax.add_patch(Rectangle((x, y), size, size, facecolor=colours[c], edgecolor="0.25",
+                                   lw=0.8, zorder=z))
+        else:
+            ax.imshow(images[c], cmap=cmaps[c], extent=(x, x + size, y, y + size), zorder=z,
+                      interpolation="bilinear" if images[c].shape[-1] > 8 else "nearest",
+                      **_image_range(images[c], cmaps[c]))
+            ax.add_patch(Rectangle((x, y), size, size, fill=False, edgecolor=colours[c],
+                                   lw=1.6, zorder=z + 0.5))
+
+
+def _image_range(image, cmap: str) -> dict:
+    if cmap == "RdBu_r":  # signed feature map: zero is white
+        bound = float(np.abs(image).max()) or 1.0
+        return {"vmin": -bound, "vmax": bound}
+    return {"vmin": 0.0, "vmax": 1.0}
+
+
+def _box(ax, corner, size: float, depth_front: float, depth_back: float, colour, z: float,
+         lw: float = 2.0):
+    """The outline of a cuboid: a square at two depths and the four edges between them."""
+    front = corner + depth_front * _DEPTH / _DEPTH[0]
+    back = corner + depth_back * _DEPTH / _DEPTH[0]
+    for base in (back, front):
+        ax.add_patch(Rectangle(base, size, size, fill=False, edgecolor=colour, lw=lw, zorder=z))
+    for dx, dy in [(0, 0), (size, 0), (0, size), (size, size)]:
+        ax.plot([front[0] + dx, back[0] + dx], [front[1] + dy, back[1] + dy], color=colour,
+                lw=lw, zorder=z)
+    return front, back
+
+
+def _torch_rejects(in_channels: int, out_channels: int, groups: int, kernel_size: int):
+    """The exception ``nn.Conv2d`` raises for these arguments, or None."""
+    try:
+        torch.nn.Conv2d(in_channels, out_channels, kernel_size, groups=groups, device="meta")
+    except (ValueError, RuntimeError) as exc:
+        return exc
+    return None
+
+
+def _framed_message(text: str, width: float = 7.5):
+    fig = plt.figure(figsize=(width, 1.6))
+    ax = fig.add_axes((0, 0, 1, 1))  # the whole figure: the frame is as wide as the others
+    ax.add_patch(Rectangle((0.005, 0.02), 0.99, 0.96, transform=ax.transAxes, fill=False,
+                           edgecolor="0.8"))  # keeps the frame as wide as the others
+    ax.text(0.5, 0.5, text, ha="center", va="center", color="#b00", fontsize=12, wrap=True)
+    ax.set_axis_off()
+    return fig
+
+
+def _kernel_grid(count: int, size: float, depth: float, width: float, height: float):
+    """Scale and corners that fit ``count`` kernel volumes (``size`` square, ``depth`` deep)
+    in a ``width x height`` area, one column up to 3 kernels, else two."""
+    ncols = 1 if count <= 3 else 2
+    nrows = -(-count // ncols)
+    w, h = size + depth, size + depth * _DEPTH[1] / _DEPTH[0]
+    scale = min(1.0, width / (ncols * w * 1.25), height / (nrows * h * 1.2))
+    corners = [np.array([(o // nrows) * w * scale * 1.25,
+                         height - ((o % nrows) + 1) * h * scale * 1.2]) for o in range(count)]
+    return scale, corners
+
+
+def _cells(ax, corner, size: float, n: int, z: float, colour="0.35"):
+    """Grid lines of an ``n x n`` face (the taps of a kernel or the pixels of a window)."""
+    for t in range(1, n):
+        ax.plot([corner[0] + t * size / n] * 2, [corner[1], corner[1] + size], color=colour,
+                lw=0.6, zorder=z)
+        ax.plot([corner[0], corner[0] + size], [corner[1] + t * size / n] * 2, color=colour,
+                lw=0.6, zorder=z)
+
+
+def render_kernel_volumes(in_channels: int = 3, out_channels: int = 1, groups: int = 1,
+                          kernel_size: int = 3, input_images=None, output_images=None,
+                          input_cmaps=None, weight=None):
+    """Figure: a convolution's kernels as volumes, from the input stack to the output stack.
+
+    Left, the input: ``C_in`` channels stacked in depth. Middle, the ``C_out`` kernels,
+    each a ``C_in/G`` deep volume of ``k x k`` slices (``weight[o]``). Right, the
+    ``C_out`` output maps. Kernel 0 is drawn where it sits in the input: a ``k x k``
+    window as deep as the channels of its group; at every position it slides to it makes
+    one number of map 0. With ``groups = G`` the stacks are cut into ``G`` slabs
+    (colours): a kernel of slab ``q`` reads only the input channels of slab ``q`` and
+    writes a map of slab ``q`` (the last group's path is drawn too). Settings that
+    ``nn.Conv2d`` rejects draw its error text instead.
+
+    ``input_images`` (``(C_in, H, W)`` in [0, 1]) and ``output_images`` (``(C_out, H, W)``,
+    signed) draw real channels on the slices; ``input_cmaps`` names their colormaps;
+    ``weight`` (``(C_out, C_in/G, k, k)``) draws the real weights on the kernels' slices.
+    """
+    error = _torch_rejects(in_channels, out_channels, groups, kernel_size)
+    if error is not None:
+        return _framed_message(f"nn.Conv2d({in_channels}, {out_channels}, {kernel_size}, "
+                               f"groups={groups}) raises\n{type(error).__name__}: {error}")
+    G, C_in_g, C_out_g = groups, in_channels // groups, out_channels // groups
+    k = min(kernel_size, 5)  # drawn taps per side
+    fig, ax = plt.subplots(figsize=(7.5, 4.3))
+    S, S_out, n_px = 3.0, 2.4, 6  # input and output slice sizes; input drawn as 6 x 6 cells
+    cell = S / n_px
+    step_in, step_out = min(0.4, 1.9 / in_channels), min(0.4, 1.9 / out_channels)
+    d_in, d_out = _depths(in_channels, G, step_in), _depths(out_channels, G, step_out)
+    corner_in, corner_out = np.array([0.0, 0.8]), np.array([10.2, 1.0])
+    _slab(ax, corner_in, S, d_in, [_group_colour(c // C_in_g, 0.6) for c in range(in_channels)],
+          input_images, input_cmaps or ["gray"] * in_channels)
+    _slab(ax, corner_out, S_out, d_out,
+          [_group_colour(o // C_out_g, 0.6) for o in range(out_channels)],
+          output_images, ["RdBu_r"] * out_channels)
+
+    # the kernels: weight[o] is C_in/G slices of k x k, as deep as one slab of the input
+    depth = d_in[C_in_g - 1] - d_in[0]
+    scale, corners = _kernel_grid(out_channels, k * cell, depth, width=3.8, height=6.0)
+    corners = [c + np.array([5.6, 0.4]) for c in corners]
+    for o, corner in enumerate(corners):
+        slices = [scale * (d - d_in[0]) for d in d_in[:C_in_g]]
+        colours = [_group_colour(o // C_out_g, 0.3)] * C_in_g
+        if weight is None:
+            _slab(ax, corner, scale * k * cell, slices, colours)
+        else:
+            _slab(ax, corner, scale * k * cell, slices, colours, np.asarray(weight[o]),
+                  ["RdBu_r"] * C_in_g)
+        _cells(ax, corner, scale * k * cell, k, z=2 * C_in_g + 1)
+
+    arrow = dict(arrowstyle="->", color="0.15", lw=1.4, shrinkA=1, shrinkB=1)
+    paths = [(0, 0, (0, 1))] + ([(G - 1, out_channels - 1, (2, 3))] if G > 1 else [])
+    for q, o, (row, col) in paths:  # group q: its window in the input, kernel o, map o
+        colour = "black" if q == 0 else _group_colour(q)
+        window = corner_in + np.array([col, n_px - k - row]) * cell
+        _, back = _box(ax, window, k * cell, d_in[q * C_in_g], d_in[(q + 1) * C_in_g - 1],
+                       colour, z=100, lw=2.2)
+        kernel = corners[o]
+        size = scale * k * cell
+        ax.annotate("", xy=kernel + np.array([0, size / 2]),
+                    xytext=back + np.array([k * cell, k * cell / 2]), arrowprops=arrow,
+                    zorder=102)
+        pixel = corner_out + d_out[o] * _DEPTH / _DEPTH[0] + np.array(
+            [col + (k - 1) / 2, n_px - 1 - row - (k - 1) / 2]) * S_out / n_px
+        ax.add_patch(Rectangle(pixel, S_out / n_px, S_out / n_px, facecolor=colour,
+                               edgecolor="white", zorder=101 + o))
+        ax.annotate("", xy=pixel + S_out / n_px / 2,
+                    xytext=kernel + np.array([size + scale * depth, size / 2]),
+                    arrowprops=arrow, zorder=102)
+    ax.text(0.0, 0.4, f"input x: C_in = {in_channels}", fontsize=11, va="top")
+    ax.text(5.6, 0.1, f"{out_channels} kernel{'s' * (out_channels > 1)}, "
+                       f"each {C_in_g}×{kernel_size}×{kernel_size}", fontsize=11, va="top")
+    ax.text(10.2, 0.6, f"output y: C_out = {out_channels}", fontsize=11, va="top")
+    params = out_channels * C_in_g * kernel_size ** 2
+    ax.set_title(f"weight ({out_channels}, {C_in_g}, {kernel_size}, {kernel_size}) = {params} "
+                 f"weights" + (f", groups = {G}" if G > 1 else ""), fontsize=12)
+    ax.set_xlim(-0.2, 15.0)
+    ax.set_ylim(-0.6, 6.8)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    fig.tight_layout()
+    return fig

@@ -34,7 +34,8 @@ def render_kernel(photo: str = "grace_hopper", kernel="sobel x", size: int = 160
 
     ``kernel`` is a preset name from ``convlab.kernels.KERNELS`` or 9 numbers.
     A kernel whose weights sum to zero (edges) gives signed output, drawn in a
-    diverging colormap centred on zero; otherwise the map is drawn in gray.
+    diverging colormap centred on zero; otherwise the map is drawn in gray. The figure
+    is 7.5 inches wide with text of 10 pt or more, legible at a page's column width.
     """
     weights = KERNELS[kernel] if isinstance(kernel, str) else torch.tensor(
         kernel, dtype=torch.float32).reshape(3, 3)
@@ -42,20 +43,25 @@ def render_kernel(photo: str = "grace_hopper", kernel="sobel x", size: int = 160
     out = feature_map(image, weights).numpy()  # (H, W)
     image, weights = image[0].numpy(), weights.numpy()
     fig, (ax_in, ax_k, ax_out) = plt.subplots(
-        1, 3, figsize=(8.4, 3.0), gridspec_kw={"width_ratios": [3, 1.3, 3]})
+        1, 3, figsize=(7.5, 3.0), gridspec_kw={"width_ratios": [3, 1.5, 3]})
     ax_in.imshow(image, cmap="gray", vmin=0, vmax=1)
-    ax_in.set_title(f"input: {photo}", fontsize=9)
+    ax_in.set_title(f"input: {photo}", fontsize=11)
     limit = float(abs(weights).max()) or 1.0
-    ax_k.imshow(weights, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -limit, limit))
-    for (i, j), w in zip([(i, j) for i in range(3) for j in range(3)], weights.flatten()):
-        ax_k.text(j, i, f"{w:.2g}", ha="center", va="center", fontsize=8)
-    ax_k.set_title(kernel if isinstance(kernel, str) else "custom", fontsize=9)
+    norm = TwoSlopeNorm(0.0, -limit, limit)
+    ax_k.imshow(weights, cmap="RdBu_r", norm=norm)
+    colors = plt.get_cmap("RdBu_r")(norm(weights))  # (3, 3, 4): ink that stays readable
+    for (u, v), w in zip([(u, v) for u in range(3) for v in range(3)], weights.flatten()):
+        r, g, b = colors[u, v, :3]
+        ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+        ax_k.text(v, u, f"{w:.2g}", ha="center", va="center", fontsize=10, color=ink)
+    ax_k.set_title(kernel if isinstance(kernel, str) else "custom", fontsize=11)
     if abs(float(weights.sum())) < 1e-6:
         bound = float(np.quantile(abs(out), 0.99)) or 1.0  # robust to a few strong edges
         ax_out.imshow(out, cmap="RdBu_r", vmin=-bound, vmax=bound)
+        ax_out.set_title("feature map (red > 0 > blue)", fontsize=11)
     else:
         ax_out.imshow(out, cmap="gray", vmin=float(out.min()), vmax=float(out.max()) + 1e-12)
-    ax_out.set_title("feature map", fontsize=9)
+        ax_out.set_title("feature map", fontsize=11)
     for ax in (ax_in, ax_k, ax_out):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -121,11 +127,11 @@ def kernel_explorer(photos=PHOTOS, size: int = 160) -> Explorer:
     return explorer
 
 
-def kernel_static_explorer(photos=("grace_hopper", "astronaut", "coffee"),
-                           presets=tuple(KERNELS), size: int = 128):
+def kernel_static_explorer(photos=("grace_hopper", "astronaut"),
+                           presets=tuple(KERNELS), size: int = 160):
     """The website twin: every (kernel preset, photo) pair precomputed."""
     from ..explore import static_explorer
 
     return static_explorer(lambda kernel, photo: render_kernel(photo, kernel, size),
                            {"kernel": list(presets), "photo": list(photos)},
-                           title="Kernel explorer", fmt="jpeg", dpi=80)
+                           title="Kernel explorer", fmt="jpeg")
