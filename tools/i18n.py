@@ -9,9 +9,10 @@
 
 **Messages.** ``extract`` runs Sphinx's gettext builder on the same notebooks and pages
 as the site (execution off: code and outputs are not messages) into ``_build/gettext``,
-one ``.pot`` per page, then updates ``locales/zh_CN/LC_MESSAGES/<page>.po`` with
-sphinx-intl (babel): a new paragraph gets an empty entry, a changed one keeps its old
-translation marked *fuzzy* (with the old English as ``#| msgid``), a deleted one goes.
+one ``.pot`` per page, then updates ``locales/zh_CN/LC_MESSAGES/<page>.po`` as
+``sphinx-intl update`` does (``merge``): a new paragraph gets an empty entry, a changed one
+keeps its old translation marked *fuzzy* (with the old English as ``#| msgid``), a deleted
+one goes.
 It then fills what needs no translator: an empty entry whose English is translated in
 another page gets that translation (one term, one sentence, everywhere), and ``autofill``
 copies messages that are only formulas, code, URLs or citations. The API page's
@@ -62,6 +63,8 @@ NOTEBOOKS_OUT = BUILD / f"notebooks-{LANG}"
 NOTEBOOKS_BRANCH = f"notebooks-{LANG}"  # where .github/workflows/book.yml publishes them
 GLOSSARY = ROOT / "book" / "glossary.md"
 LINE_WIDTH = 76
+HEADER = ("The book's messages in Simplified Chinese, written by tools/i18n.py extract from\n"
+          "the English sources: translate each msgstr (README: 中文版 / Chinese edition).")
 # Sphinx's verbatim nodes: a message of one of these is a formula or raw markup
 VERBATIM_NODES = ("math_block", "raw")
 
@@ -182,55 +185,104 @@ def po_files(po_dir: pathlib.Path = PO_DIR) -> dict[str, pathlib.Path]:
 
 def extract() -> int:
     """Update the .po files from the English sources; fill what needs no translator."""
-    from sphinx_intl import basic
-
     if GETTEXT.exists():
         shutil.rmtree(GETTEXT)
     gettext(GETTEXT, BUILD / ".doctrees-gettext")
-    basic.update(str(LOCALES), str(GETTEXT), (LANG,), line_width=LINE_WIDTH,
-                 ignore_obsolete=True, jobs=1)
-    pages = pot_files(GETTEXT)
-    for page, po in po_files().items():
-        if page not in pages:
-            print(f"Remove: {po.relative_to(ROOT)} (no such page any more)")
-            po.unlink()
-    reused = reuse_translations()
-    filled = autofill()
-    print(f"reused {reused} translations of the same English from other pages; "
-          f"autofilled {filled} messages")
+    update_catalogs(GETTEXT, LOCALES)
     return check()
 
 
+def update_catalogs(pot_dir: pathlib.Path, locales: pathlib.Path) -> dict[str, int]:
+    """Bring the .po files to the messages of ``pot_dir``; drop gone pages; reuse; autofill."""
+    po_dir = locales / LANG / "LC_MESSAGES"
+    pages = pot_files(pot_dir)
+    for page, pot_path in pages.items():
+        po_path = po_dir / f"{page}.po"
+        old = _load(po_path) if po_path.exists() else None
+        new = merge(old, _load(pot_path))
+        if old is None or _entries(old) != _entries(new):
+            _dump(po_path, new)
+            print(f"{'Update' if old else 'Create'}: {po_path.relative_to(locales)}")
+    for page, po in po_files(po_dir).items():
+        if page not in pages:
+            print(f"Remove: {po.relative_to(locales)} (no such page any more)")
+            po.unlink()
+    counts = {"reused": reuse_translations(po_dir),
+              "autofilled": autofill(po_dir, pot_dir / "verbatim.json")}
+    print(f"reused {counts['reused']} translations of the same English from other pages; "
+          f"autofilled {counts['autofilled']} messages")
+    return counts
+
+
+def merge(po, pot):
+    """``po`` brought to the messages of ``pot``, as ``sphinx-intl update`` (babel) does it.
+
+    A message still there keeps its entry; a new message whose English is close to that of
+    a message that went (babel's rule: ``difflib.get_close_matches``, cutoff 0.6) starts
+    from that one's translation, marked fuzzy, with the old English as ``#| msgid``; any
+    other new message is empty; messages that went are dropped. (sphinx-intl writes no
+    ``#| msgid``, and babel reads one back as a comment: polib keeps it.)
+    """
+    import difflib
+
+    import polib
+
+    old = {e.msgid: e for e in (po or []) if e.msgid and not e.obsolete}
+    wanted = {e.msgid for e in pot}
+    gone = {e.msgid.lower().strip(): e for e in old.values() if e.msgstr and e.msgid not in wanted}
+    merged = polib.POFile(wrapwidth=LINE_WIDTH, check_for_duplicates=True)
+    merged.header = HEADER
+    merged.metadata = {"Project-Id-Version": _config_value("title") or "",
+                       "POT-Creation-Date": pot.metadata.get("POT-Creation-Date", ""),
+                       "Language": LANG, "MIME-Version": "1.0",
+                       "Content-Type": "text/plain; charset=UTF-8",
+                       "Content-Transfer-Encoding": "8bit"}
+    for template in pot:
+        entry = polib.POEntry(msgid=template.msgid, msgstr="")
+        if template.msgid in old:
+            kept = old[template.msgid]
+            entry.msgstr, entry.flags = kept.msgstr, list(kept.flags)
+            entry.previous_msgid, entry.tcomment = kept.previous_msgid, kept.tcomment
+        elif close := difflib.get_close_matches(template.msgid.lower().strip(), gone, n=1):
+            entry.msgstr, entry.flags = gone[close[0]].msgstr, ["fuzzy"]
+            entry.previous_msgid = gone[close[0]].msgid
+        merged.append(entry)
+    return merged
+
+
+def _entries(po) -> list[tuple]:
+    return [(e.msgid, e.msgstr, tuple(e.flags), e.previous_msgid) for e in po]
+
+
 def _load(path: pathlib.Path):
-    from sphinx_intl.catalog import load_po
+    import polib
 
-    return load_po(str(path))
-
-
-def _dump(path: pathlib.Path, catalog) -> None:
-    from sphinx_intl.catalog import dump_po
-
-    dump_po(str(path), catalog, width=LINE_WIDTH, ignore_obsolete=True)
+    return polib.pofile(str(path), wrapwidth=LINE_WIDTH)
 
 
-def reuse_translations() -> int:
+def _dump(path: pathlib.Path, po) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    po.wrapwidth = LINE_WIDTH
+    po.save(str(path))
+
+
+def reuse_translations(po_dir: pathlib.Path = PO_DIR) -> int:
     """Fill an empty entry whose English is translated (not fuzzy) on another page."""
-    catalogs = {page: _load(path) for page, path in po_files().items()}
+    paths = po_files(po_dir)
+    catalogs = {page: _load(path) for page, path in paths.items()}
     memory = {}
     for catalog in catalogs.values():
-        for message in catalog:
-            if message.id and message.string and not message.fuzzy:
-                memory.setdefault(message.id, message.string)
+        for entry in catalog.translated_entries():
+            memory.setdefault(entry.msgid, entry.msgstr)
     count = 0
     for page, catalog in catalogs.items():
         changed = 0
-        for message in catalog:
-            if message.id and not message.string and not message.fuzzy \
-                    and message.id in memory:
-                message.string = memory[message.id]
+        for entry in catalog.untranslated_entries():
+            if entry.msgid in memory and not entry.fuzzy:
+                entry.msgstr = memory[entry.msgid]
                 changed += 1
         if changed:
-            _dump(po_files()[page], catalog)
+            _dump(paths[page], catalog)
             count += changed
     return count
 
@@ -274,10 +326,9 @@ def autofill(po_dir: pathlib.Path = PO_DIR, verbatim_file: pathlib.Path | None =
             if page == glossary_page else set()
         catalog = _load(path)
         changed = 0
-        for message in catalog:
-            if message.id and not message.string \
-                    and needs_no_translator(message.id, verbatim, terms):
-                message.string = message.id
+        for entry in catalog.untranslated_entries():
+            if not entry.fuzzy and needs_no_translator(entry.msgid, verbatim, terms):
+                entry.msgstr = entry.msgid
                 changed += 1
         if changed:
             _dump(path, catalog)
