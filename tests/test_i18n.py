@@ -257,7 +257,7 @@ def test_glossary_fixes_the_terms_of_the_issue():
     missing = []
     for english, chinese in ISSUE_TERMS.items():
         rows = [zh for en, zh in terms if re.search(rf"(^|[ ,(]){re.escape(english)}\b", en)]
-        if not any(chinese in re.split(r",\s*", zh) or chinese == zh for zh in rows):
+        if not any(chinese in re.split(r"[,、]\s*", zh) or chinese == zh for zh in rows):
             missing.append(f"{english} -> {chinese} (rows: {rows})")
     assert not missing, "glossary rows missing:\n" + "\n".join(missing)
 
@@ -266,7 +266,7 @@ def test_glossary_uses_one_chinese_term_per_idea():
     seen: dict[str, str] = {}
     twice = []
     for english, chinese in i18n.glossary_terms():
-        for term in re.split(r",\s*", chinese):
+        for term in re.split(r"[,、]\s*", chinese):
             if term in seen and seen[term] != english:
                 twice.append(f"{term}: {seen[term]!r} and {english!r}")
             seen.setdefault(term, english)

@@ -542,6 +542,19 @@ def failures(result: dict) -> list[str]:
     return found
 
 
+# Runs in the search page: the result links, and whether Sphinx's search has finished (it
+# writes its summary, "Search finished, found N page(s)", in the page's language, at the end).
+SEARCH_STATE_JS = """
+(function () {
+  var hrefs = Array.from(document.querySelectorAll("#search-results li a, ul.search li a"))
+      .map(function (a) { return a.getAttribute("href"); });
+  var done = !!(window.Search && Search.status && Search.status.innerText.trim()
+                && Search._pulse_status === -1);
+  return {done: done, hrefs: hrefs};
+})()
+"""
+
+
 def check_search(browser: Browser, site: pathlib.Path, query: str = "stride",
                  edition: str = "", expected: str | None = None) -> dict:
     """Search works offline: ``<edition>/search.html?q=...`` lists pages (``expected`` among them).
@@ -556,12 +569,11 @@ def check_search(browser: Browser, site: pathlib.Path, query: str = "stride",
     browser.send("Page.navigate", {"url": f"{(root / 'search.html').as_uri()}?q={quote(query)}"},
                  session)
     browser.wait_for("Page.loadEventFired", session, timeout=30)
-    found, deadline = [], time.monotonic() + 15
-    while not found and time.monotonic() < deadline:  # results are filled in after load
+    state, deadline = {}, time.monotonic() + 15
+    while not state.get("done") and time.monotonic() < deadline:  # filled in one by one
         time.sleep(0.25)
-        found = evaluate(browser, session, 'Array.from(document.querySelectorAll('
-                                           '"#search-results li a, ul.search li a")).map('
-                                           'function (a) { return a.getAttribute("href"); })')
+        state = evaluate(browser, session, SEARCH_STATE_JS)
+    found = state.get("hrefs", [])
     browser.send("Target.closeTarget", {"targetId": target})
     browser.events = [e for e in browser.events if e.get("sessionId") != session]
     pages = list(dict.fromkeys(urlsplit(href).path for href in found if href))

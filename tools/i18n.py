@@ -266,8 +266,24 @@ def _dump(path: pathlib.Path, po) -> None:
     po.save(str(path))
 
 
+def _to_do(catalog) -> list:
+    """The entries a translator would have to look at: empty or fuzzy."""
+    return catalog.untranslated_entries() + catalog.fuzzy_entries()
+
+
+def _settle(entry, msgstr: str) -> None:
+    entry.msgstr = msgstr
+    if entry.fuzzy:
+        entry.flags.remove("fuzzy")
+    entry.previous_msgid = None
+
+
 def reuse_translations(po_dir: pathlib.Path = PO_DIR) -> int:
-    """Fill an empty entry whose English is translated (not fuzzy) on another page."""
+    """Fill an empty or fuzzy entry whose English is translated on another page.
+
+    The same English sentence gets the same Chinese everywhere; an exact match is better
+    than the guess a fuzzy entry starts from.
+    """
     paths = po_files(po_dir)
     catalogs = {page: _load(path) for page, path in paths.items()}
     memory = {}
@@ -277,9 +293,9 @@ def reuse_translations(po_dir: pathlib.Path = PO_DIR) -> int:
     count = 0
     for page, catalog in catalogs.items():
         changed = 0
-        for entry in catalog.untranslated_entries():
-            if entry.msgid in memory and not entry.fuzzy:
-                entry.msgstr = memory[entry.msgid]
+        for entry in _to_do(catalog):
+            if entry.msgid in memory:
+                _settle(entry, memory[entry.msgid])
                 changed += 1
         if changed:
             _dump(paths[page], catalog)
@@ -316,7 +332,7 @@ def needs_no_translator(msgid: str, verbatim: set[str], terms: set[str] = frozen
 
 
 def autofill(po_dir: pathlib.Path = PO_DIR, verbatim_file: pathlib.Path | None = None) -> int:
-    """Copy every empty message that needs no translator to its msgstr; return how many."""
+    """Copy every empty or fuzzy message that needs no translator to its msgstr."""
     verbatim_file = verbatim_file or GETTEXT / "verbatim.json"
     verbatim = set(json.loads(verbatim_file.read_text())) if verbatim_file.exists() else set()
     glossary_page = GLOSSARY.relative_to(ROOT).with_suffix("").as_posix()
@@ -326,9 +342,9 @@ def autofill(po_dir: pathlib.Path = PO_DIR, verbatim_file: pathlib.Path | None =
             if page == glossary_page else set()
         catalog = _load(path)
         changed = 0
-        for entry in catalog.untranslated_entries():
-            if not entry.fuzzy and needs_no_translator(entry.msgid, verbatim, terms):
-                entry.msgstr = entry.msgid
+        for entry in _to_do(catalog):
+            if needs_no_translator(entry.msgid, verbatim, terms):
+                _settle(entry, entry.msgid)
                 changed += 1
         if changed:
             _dump(path, catalog)
