@@ -217,7 +217,9 @@ MATH_JS = r"""
   }
   var skip = /^(SCRIPT|STYLE|PRE|CODE|TEXTAREA|NOSCRIPT|MJX-CONTAINER)$/;
   var raw = /\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\$[^$\s][^$\n]*[\\^_{}][^$\n]*\$/;
-  var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+  // a redirect page (index.html) may be between two documents: no body yet
+  var walker = document.createTreeWalker(document.body || document.documentElement,
+                                         NodeFilter.SHOW_TEXT, {
     acceptNode: function (t) {
       for (var e = t.parentElement; e; e = e.parentElement) {
         if (skip.test(e.tagName)) { return NodeFilter.FILTER_REJECT; }
@@ -454,8 +456,21 @@ MARK_CHINESE_JS = """
 """
 
 
-def chinese_fonts(browser: Browser, session: str) -> dict | None:
-    """On a Chinese page, the fonts Chromium draws its first Chinese paragraph with."""
+def chinese_fonts(browser: Browser, session: str, attempts: int = 2) -> dict | None:
+    """On a Chinese page, the fonts Chromium draws its first Chinese paragraph with.
+
+    (A redirect page, index.html, can be between two documents: then it tries again.)
+    """
+    for attempt in range(attempts):
+        try:
+            return _chinese_fonts(browser, session)
+        except RuntimeError as error:
+            if attempt == attempts - 1:
+                return {"text": "?", "fonts": [], "error": str(error)[:200]}
+            time.sleep(0.5)
+
+
+def _chinese_fonts(browser: Browser, session: str) -> dict | None:
     text = evaluate(browser, session, MARK_CHINESE_JS)
     if text is None:
         return None  # not a Chinese page
@@ -476,6 +491,8 @@ def font_problems(fonts: dict | None) -> list[str]:
     """A Chinese paragraph drawn without any Chinese font (empty boxes for its characters)."""
     if not fonts or not fonts["text"]:
         return []
+    if fonts.get("error"):
+        return [f"could not measure the fonts of the Chinese text: {fonts['error']}"]
     if any(CHINESE_FONT.search(f["family"]) and f["glyphs"] for f in fonts["fonts"]):
         return []
     used = ", ".join(f"{f['family']} ({f['glyphs']} glyphs)" for f in fonts["fonts"])
