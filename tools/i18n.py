@@ -10,16 +10,16 @@
 **Messages.** ``extract`` runs Sphinx's gettext builder on the same notebooks and pages
 as the site (execution off: code and outputs are not messages) into ``_build/gettext``,
 one ``.pot`` per page, then updates ``locales/zh_CN/LC_MESSAGES/<page>.po`` as
-``sphinx-intl update`` does (``merge``): a new paragraph gets an empty entry, a changed one
-keeps its old translation marked *fuzzy* (with the old English as ``#| msgid``), a deleted
-one goes.
-It then fills what needs no translator: an empty entry whose English is translated in
-another page gets that translation (one term, one sentence, everywhere), and ``autofill``
-copies messages that are only formulas, code, URLs or citations. The API page's
-docstrings are code documentation and never become messages (``convlab_i18n``).
+``sphinx-intl update`` does (``merge``): a new paragraph gets an empty entry, a changed
+one keeps its old translation marked *fuzzy* (with the old English as ``#| msgid``), a
+deleted one goes. It then settles what needs no translator: an entry whose English is
+translated on another page gets that translation (one sentence, one translation), and
+``autofill`` copies messages that are only formulas, code, URLs or citations. The API
+page's docstrings are code documentation and never become messages (``convlab_i18n``).
 
-**Check.** ``check`` fails while any entry is empty or fuzzy, or a translation lost a
-formula, code span, citation or link target of its English (``placeable_problems``).
+**Check.** ``check`` fails while any entry is empty or fuzzy, or is broken: a translation
+that lost or added a formula, code span, citation or link target of its English, has
+emphasis that does not parse, or would not be used by Sphinx (``placeable_problems``).
 
 **Builds.** ``build en`` and ``build zh_CN`` are Jupyter Book's own build (its
 ``build_sphinx``, with ``_config.yml``) plus overrides: both execute notebooks through
