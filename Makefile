@@ -8,11 +8,19 @@ STAMP := $(VENV)/.convlab-installed
 NOTEBOOKS := $(wildcard book/*.ipynb)
 # site checks (issue 8): Chromium for `browser`, the Colab-like environment for `test-colab`
 CHROMIUM ?= /usr/bin/chromium
+# apt-get needs root: sudo where make runs as another user (a GitHub runner)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SITE ?= _build/html
 COLAB_VENV := .venv-colab
 COLAB_BIN := $(COLAB_VENV)/bin
 COLAB_STAMP := $(COLAB_VENV)/.convlab-colab-installed
 COLAB_CHAPTER := book/01_what_is_a_convolution.ipynb
+# the Simplified Chinese edition (tools/i18n.py; README "中文版 / Chinese edition")
+ZH := zh_CN
+ZH_NOTEBOOKS := _build/notebooks-$(ZH)
+# the generated Chinese chapter that `make test` runs under nbval (`make nbval-zh-all`: all)
+ZH_NBVAL_CHAPTER := $(ZH_NOTEBOOKS)/book/01_what_is_a_convolution.ipynb
+EXECUTION_CACHE := _build/.jupyter_cache
 # Colab's pip (pip 23 rejects the set-up cell's requirement with a git+file:// URL)
 COLAB_PIP := pip==24.1.2
 PYTEST_NBVAL := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
@@ -22,7 +30,7 @@ PYTEST_NBVAL := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeo
 .NOTPARALLEL:
 
 .PHONY: venv book serve test lint lint-workflows unit nbval hygiene build chromium site-check browser \
-	test-colab bench clean
+	nbval-zh nbval-zh-all i18n-extract i18n-check test-colab bench clean
 
 venv: $(STAMP)
 
@@ -32,20 +40,27 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-## book: build the website strictly into _build/html
+## book: build both editions strictly: English into _build/html, Chinese into _build/html/zh_CN
 book: venv build
-	@echo "Built: open file://$(CURDIR)/_build/html/index.html (or run: make serve)"
+	@echo "Built: open file://$(CURDIR)/_build/html/index.html (or run: make serve);"
+	@echo "       中文版 / Chinese edition: file://$(CURDIR)/_build/html/zh_CN/index.html"
 
+# The notebooks execute once for both editions: the English build executes every chapter
+# into a jupyter-cache that starts empty, so it runs the current code; the Chinese build
+# finds every chapter there (tests/site checks its log says so). Then the Chinese notebooks.
 build: venv
-	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute $(EXECUTION_CACHE) \
+	  _build/$(ZH) $(ZH_NOTEBOOKS)
 	mkdir -p _build
-	set -o pipefail; $(BIN)/jupyter-book build --all -W -n --keep-going . 2>&1 | tee _build/build.log
+	set -o pipefail; $(BIN)/python tools/i18n.py build en 2>&1 | tee _build/build.log
+	set -o pipefail; $(BIN)/python tools/i18n.py build $(ZH) 2>&1 | tee _build/build-$(ZH).log
+	$(BIN)/python tools/i18n.py notebooks --out $(ZH_NOTEBOOKS) --site _build/html/$(ZH)
 
 serve:
 	$(BIN)/python -m http.server --directory _build/html 8000
 
 ## test: every check (lint, unit tests, chapters under nbval, hygiene, strict build, site checks)
-test: venv lint unit nbval hygiene build site-check browser test-colab
+test: venv lint unit nbval hygiene build site-check browser nbval-zh test-colab
 	@echo "make test: all checks passed"
 
 lint: venv lint-workflows
@@ -71,8 +86,13 @@ hygiene: venv
 
 ## chromium: headless Chromium for the site checks (installed from Debian when missing;
 ## set CHROMIUM=/path/to/chrome to use another build)
+## and the Chinese fonts the Chinese pages need (Debian's fonts-noto-cjk; without them
+## Chromium draws every Han character as an empty box, and the screenshots show only boxes)
 chromium:
-	command -v $(CHROMIUM) >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	command -v $(CHROMIUM) >/dev/null || ($(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	fc-list :lang=zh family | grep -q . || ($(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-noto-cjk)
 
 ## site-check: the built site's budgets, links, outputs, Colab links (after `make build`)
 site-check: venv chromium
@@ -82,6 +102,25 @@ site-check: venv chromium
 browser: venv chromium
 	CHROMIUM=$(CHROMIUM) CONVLAB_REQUIRE_CHROMIUM=1 MPLBACKEND=Agg $(BIN)/pytest -q -p no:cacheprovider tests/test_browser_check.py
 	CHROMIUM=$(CHROMIUM) $(BIN)/python tools/browser_check.py --site $(SITE) --screenshots _build/screenshots
+
+## nbval-zh: a generated Chinese chapter under nbval (after `make build`). Every Chinese
+## notebook's code cells, outputs, ids, tags and metadata are byte-identical to the English
+## one's (tests/test_i18n.py), so `make nbval` already ran their code; this runs one of them
+## end to end as a notebook. `make nbval-zh-all` runs all of them (as long as `make nbval`).
+nbval-zh: venv
+	$(PYTEST_NBVAL) -q $(ZH_NBVAL_CHAPTER)
+
+nbval-zh-all: venv
+	$(PYTEST_NBVAL) -n 2 --dist loadfile -q $(ZH_NOTEBOOKS)/book
+
+## i18n-extract: the translator's first step (README "中文版 / Chinese edition"): the English
+## text's messages into locales/zh_CN/LC_MESSAGES/**.po, and what needs no translator filled
+i18n-extract: venv
+	$(BIN)/python tools/i18n.py extract
+
+## i18n-check: counts per .po file; fails on an empty, fuzzy or broken entry, or stale files
+i18n-check: venv
+	$(BIN)/python tools/i18n.py check --up-to-date
 
 ## test-colab: Colab's versions (ipywidgets 7.7.1, numpy 2.1, matplotlib 3.10) in .venv-colab
 $(COLAB_STAMP): requirements-colab.txt

@@ -158,6 +158,8 @@ def report(tmp_path_factory):
     (site / "_static").mkdir()
     (site / "_static" / "mathjax").symlink_to(_mathjax_dir())
     (site / "good.html").write_text(_good_page())
+    (site / "chinese.html").write_text(_page("<p>卷积核在图像上滑动，逐点相乘再相加。</p>")
+                                       .replace("<html>", '<html lang="zh-CN">'))
     for name, (body, head, _) in BAD_PAGES.items():
         (site / f"{name}.html").write_text(_page(body, head))
     shots = site / "shots"
@@ -177,6 +179,16 @@ def test_a_good_page_passes_every_check(report):
     assert explorer["frames"][0]["natural"] >= MIN_FRAME_WIDTH
     assert good["code"]["blocks"] == 2 and not good["code"]["overflows"]
     assert (report["shots"] / "good.png").stat().st_size > 0
+
+
+@needs_chromium
+def test_a_chinese_page_is_drawn_with_a_chinese_font(report):
+    """The Chinese edition's pages need a font with Han characters (make chromium)."""
+    page = report["pages"]["chinese"]
+    assert page["failures"] == [], page["failures"]
+    assert page["fonts"]["text"].startswith("卷积核")
+    assert any(bc.CHINESE_FONT.search(f["family"]) for f in page["fonts"]["fonts"])
+    assert report["pages"]["good"]["fonts"] is None  # an English page is not probed
 
 
 @needs_chromium
@@ -257,3 +269,18 @@ def test_frame_problems_measure_size_width_and_text():
     unknown = {"column": 752, "frames": [{"natural": 990, "shown": 752, "min_font_px": None}]}
     assert "no data-min-font-px" in bc.frame_problems(unknown)[0]
     assert bc.frame_problems({"column": 752, "frames": []}) == ["has no img.convlab-frame"]
+
+
+def test_chinese_text_without_a_chinese_font_fails():
+    boxes = {"text": "卷积核", "fonts": [{"family": "DejaVu Sans", "glyphs": 3}]}
+    assert "drawn without a Chinese font" in bc.font_problems(boxes)[0]
+    drawn = {"text": "卷积核", "fonts": [{"family": "Noto Sans CJK SC", "glyphs": 3}]}
+    assert bc.font_problems(drawn) == [] and bc.font_problems(None) == []
+
+
+def test_search_must_list_the_expected_chapter():
+    chapter6 = "book/06_transposed_convolution.html"
+    assert bc.search_failures("转置卷积", [chapter6, "book/intro.html"], chapter6) == []
+    assert "did not list" in bc.search_failures("转置卷积", ["book/intro.html"], chapter6)[0]
+    assert "found nothing" in bc.search_failures("stride", [], None)[0]
+    assert ("zh_CN", "转置卷积", chapter6) in bc.SEARCHES

@@ -25,8 +25,13 @@ Each page is opened in a 1280x800 window and FAILS on any of these (nothing is t
   ``Network.requestWillBeSent``; such requests are also blocked, so the check is fast and
   sends nothing out), and any local file that fails to load;
 - **images**: any of the page's own images that does not load and decode;
+- **Chinese text** (pages with ``<html lang="zh-...">``, the Chinese edition under
+  ``zh_CN/``): the article's first paragraph with Han characters is drawn with a Chinese
+  font (``CSS.getPlatformFontsForNode``), not with boxes or a font without them;
 
-and the site's search must find pages (``search.html?q=stride``), which runs offline.
+and each edition's search must find pages, offline: ``search.html?q=stride`` finds a
+page, and on the Chinese site ``zh_CN/search.html?q=卷积`` and ``?q=转置卷积`` list the
+chapters named in ``SEARCHES`` (chapter 1 and chapter 6).
 A screenshot of each page goes to ``<screenshots>/<page>.png`` and the findings to
 ``<screenshots>/browser_report.json``; the exit status is 1 when a page fails.
 
@@ -44,12 +49,14 @@ import fnmatch
 import json
 import os
 import pathlib
+import re
 import select
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from urllib.parse import quote, urlsplit
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -63,6 +70,15 @@ MIN_FRAME_WIDTH = 700  # px at natural size (convlab.explore.MIN_FRAME_WIDTH)
 MIN_TEXT_PX = 13.3  # 10 pt at 96 px per inch: the smallest text of a frame as shown
 MATH_TIMEOUT_MS = 20000
 EXTERNAL = ("http://", "https://", "ws://", "wss://")
+# Each edition's search: (directory under the site, query, the page it must list or None)
+SEARCHES = [
+    ("", "stride", None),
+    ("zh_CN", "卷积", "book/01_what_is_a_convolution.html"),  # 什么是卷积
+    ("zh_CN", "转置卷积", "book/06_transposed_convolution.html"),  # chapter 6: 转置卷积
+]
+# families of fonts that have Chinese characters (Linux, macOS, Windows)
+CHINESE_FONT = re.compile(r"CJK|Source Han|Noto (Sans|Serif) (SC|TC|HK)|PingFang|Hiragino|"
+                          r"YaHei|SimSun|SimHei|WenQuanYi|Heiti|Songti|Kaiti|STHeiti|DengXian")
 
 
 class Browser:
@@ -201,7 +217,9 @@ MATH_JS = r"""
   }
   var skip = /^(SCRIPT|STYLE|PRE|CODE|TEXTAREA|NOSCRIPT|MJX-CONTAINER)$/;
   var raw = /\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\$[^$\s][^$\n]*[\\^_{}][^$\n]*\$/;
-  var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+  // a redirect page (index.html) may be between two documents: no body yet
+  var walker = document.createTreeWalker(document.body || document.documentElement,
+                                         NodeFilter.SHOW_TEXT, {
     acceptNode: function (t) {
       for (var e = t.parentElement; e; e = e.parentElement) {
         if (skip.test(e.tagName)) { return NodeFilter.FILTER_REJECT; }
@@ -425,6 +443,63 @@ def _screenshot(browser: Browser, session: str, shot: pathlib.Path) -> None:
         "width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False}, session)
 
 
+# Runs in the page: mark the article's first paragraph that holds Han characters.
+MARK_CHINESE_JS = """
+(function () {
+  if (!/^zh/i.test(document.documentElement.lang)) { return null; }
+  var found = Array.from(document.querySelectorAll("article p, article h1")).find(
+      function (e) { return /[\\u4e00-\\u9fff]/.test(e.textContent); });
+  if (!found) { return ""; }
+  found.setAttribute("data-convlab-font-probe", "1");
+  return found.textContent.trim().slice(0, 40);
+})()
+"""
+
+
+def chinese_fonts(browser: Browser, session: str, attempts: int = 2) -> dict | None:
+    """On a Chinese page, the fonts Chromium draws its first Chinese paragraph with.
+
+    (A redirect page, index.html, can be between two documents: then it tries again.)
+    """
+    for attempt in range(attempts):
+        try:
+            return _chinese_fonts(browser, session)
+        except RuntimeError as error:
+            if attempt == attempts - 1:
+                return {"text": "?", "fonts": [], "error": str(error)[:200]}
+            time.sleep(0.5)
+
+
+def _chinese_fonts(browser: Browser, session: str) -> dict | None:
+    text = evaluate(browser, session, MARK_CHINESE_JS)
+    if text is None:
+        return None  # not a Chinese page
+    if not text:
+        return {"text": "", "fonts": []}
+    browser.send("DOM.enable", {}, session)
+    browser.send("CSS.enable", {}, session)
+    root = browser.send("DOM.getDocument", {"depth": 0}, session)["root"]["nodeId"]
+    node = browser.send("DOM.querySelector", {"nodeId": root,
+                                              "selector": "[data-convlab-font-probe]"},
+                        session)["nodeId"]
+    fonts = browser.send("CSS.getPlatformFontsForNode", {"nodeId": node}, session)["fonts"]
+    return {"text": text, "fonts": [{"family": f["familyName"], "glyphs": f["glyphCount"]}
+                                    for f in fonts]}
+
+
+def font_problems(fonts: dict | None) -> list[str]:
+    """A Chinese paragraph drawn without any Chinese font (empty boxes for its characters)."""
+    if not fonts or not fonts["text"]:
+        return []
+    if fonts.get("error"):
+        return [f"could not measure the fonts of the Chinese text: {fonts['error']}"]
+    if any(CHINESE_FONT.search(f["family"]) and f["glyphs"] for f in fonts["fonts"]):
+        return []
+    used = ", ".join(f"{f['family']} ({f['glyphs']} glyphs)" for f in fonts["fonts"])
+    return [f"Chinese text {fonts['text']!r} is drawn without a Chinese font (with {used}; "
+            f"install one, e.g. Debian's fonts-noto-cjk: make chromium)"]
+
+
 def check_page(browser: Browser, page: pathlib.Path, shot: pathlib.Path) -> dict:
     """Open ``page`` in a fresh tab and run every check on it; return the findings."""
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -441,6 +516,7 @@ def check_page(browser: Browser, page: pathlib.Path, shot: pathlib.Path) -> dict
     loaded = browser.wait_for("Page.loadEventFired", session, timeout=30)
     time.sleep(0.3)  # let deferred scripts run and report
     math = evaluate(browser, session, MATH_JS) if loaded else {}
+    fonts = chinese_fonts(browser, session) if loaded else None
     _screenshot(browser, session, shot)
     explorers = check_explorers(browser, session) if loaded else []
     broken_images = evaluate(browser, session, BROKEN_IMAGES_JS) if loaded else []
@@ -451,7 +527,8 @@ def check_page(browser: Browser, page: pathlib.Path, shot: pathlib.Path) -> dict
     browser.send("Target.closeTarget", {"targetId": target})
     browser.events = [e for e in browser.events if e.get("sessionId") != session]
     return {"page": str(page), "loaded": loaded, "seconds": round(time.monotonic() - started, 2),
-            "math": math, "code": code, "explorers": explorers, "errors": errors,
+            "math": math, "fonts": fonts, "code": code, "explorers": explorers,
+            "errors": errors,
             "external_requests": external, "failed_local_files": failed_files,
             "broken_images": broken_images, "screenshot": str(shot)}
 
@@ -470,6 +547,7 @@ def failures(result: dict) -> list[str]:
     found += [f"formula not typeset: {text!r}" for text in math["untypeset"]]
     found += [f"formula error: {text}" for text in math["errors"]]
     found += [f"raw TeX in the text: {text!r}" for text in math["raw_tex"]]
+    found += font_problems(result.get("fonts"))
     found += [f"code block scrolls sideways ({o['scroll']} px in {o['client']} px): "
               f"{o['text']!r}" for o in result["code"]["overflows"]]
     for explorer in result["explorers"]:
@@ -481,23 +559,52 @@ def failures(result: dict) -> list[str]:
     return found
 
 
-def check_search(browser: Browser, site: pathlib.Path, query: str = "stride") -> dict:
-    """Search works offline: ``search.html?q=...`` lists at least one page."""
+# Runs in the search page: the result links, and whether Sphinx's search has finished (it
+# writes its summary, "Search finished, found N page(s)", in the page's language, at the end).
+SEARCH_STATE_JS = """
+(function () {
+  var hrefs = Array.from(document.querySelectorAll("#search-results li a, ul.search li a"))
+      .map(function (a) { return a.getAttribute("href"); });
+  var done = !!(window.Search && Search.status && Search.status.innerText.trim()
+                && Search._pulse_status === -1);
+  return {done: done, hrefs: hrefs};
+})()
+"""
+
+
+def check_search(browser: Browser, site: pathlib.Path, query: str = "stride",
+                 edition: str = "", expected: str | None = None) -> dict:
+    """Search works offline: ``<edition>/search.html?q=...`` lists pages (``expected`` among them).
+
+    ``expected`` is a page's path relative to the edition's directory.
+    """
+    root = site / edition if edition else site
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target,
                                                      "flatten": True})["sessionId"]
     browser.send("Page.enable", {}, session)
-    browser.send("Page.navigate", {"url": f"{(site / 'search.html').as_uri()}?q={query}"},
+    browser.send("Page.navigate", {"url": f"{(root / 'search.html').as_uri()}?q={quote(query)}"},
                  session)
     browser.wait_for("Page.loadEventFired", session, timeout=30)
-    count, deadline = 0, time.monotonic() + 15
-    while not count and time.monotonic() < deadline:  # results are filled in after load
+    state, deadline = {}, time.monotonic() + 15
+    while not state.get("done") and time.monotonic() < deadline:  # filled in one by one
         time.sleep(0.25)
-        count = evaluate(browser, session, 'document.querySelectorAll("#search-results li, '
-                                           'ul.search li").length')
+        state = evaluate(browser, session, SEARCH_STATE_JS)
+    found = state.get("hrefs", [])
     browser.send("Target.closeTarget", {"targetId": target})
     browser.events = [e for e in browser.events if e.get("sessionId") != session]
-    return {"query": query, "results": count}
+    pages = list(dict.fromkeys(urlsplit(href).path for href in found if href))
+    return {"edition": edition or "en", "query": query, "results": len(pages),
+            "pages": pages, "expected": expected,
+            "failures": search_failures(query, pages, expected)}
+
+
+def search_failures(query: str, pages: list[str], expected: str | None) -> list[str]:
+    if not pages:
+        return [f"searching {query!r} found nothing"]
+    if expected and expected not in pages:
+        return [f"searching {query!r} did not list {expected} (it listed {pages[:6]})"]
+    return []
 
 
 def site_pages(site: pathlib.Path, patterns: list[str] | None = None) -> list[pathlib.Path]:
@@ -551,12 +658,17 @@ def main(argv=None) -> int:
             print(f"{status:4} {page.relative_to(site)}  {_summary(result)}")
             for problem in result["failures"]:
                 print(f"     - {problem}")
-        if (site / "search.html").exists() and not args.page:
-            search = check_search(browser, site)
-            print(f"{'ok' if search['results'] else 'FAIL':4} search for {search['query']!r}: "
-                  f"{search['results']} results")
-            results.append({"page": "search", **search, "failures": [] if search["results"]
-                            else ["the search page found nothing"]})
+        for edition, query, expected in SEARCHES if not args.page else []:
+            if not ((site / edition) / "search.html").exists():
+                continue
+            search = check_search(browser, site, query, edition, expected)
+            print(f"{'ok' if not search['failures'] else 'FAIL':4} search "
+                  f"{edition + '/' if edition else ''}search.html?q={query}: "
+                  f"{search['results']} pages" + (f", {expected} among them" if expected
+                                                  and not search["failures"] else ""))
+            for problem in search["failures"]:
+                print(f"     - {problem}")
+            results.append({"page": f"search {edition} {query}".replace("  ", " "), **search})
     finally:
         browser.close()
     args.screenshots.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,8 @@
   demand stays: TeX extensions, CHTML fonts, the menu, accessibility and speech.
 - **Wrapped code.** ``book/_static/convlab.css`` wraps long lines of code cells and
   outputs so that no code block scrolls sideways.
+- **Two editions.** ``convlab_i18n`` (next to this file, set up from here) adds the
+  language switch and what the Simplified Chinese edition needs.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def add_static_path(app: Sphinx) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    app.setup_extension("convlab_i18n")
     app.add_post_transform(RemoveLiveWidgetOutputs)
     app.connect("doctree-read", drop_widget_scripts)
     # after every handler that adds page scripts (myst-nb, sphinx.ext.mathjax: 500)
