@@ -115,6 +115,13 @@ def _frozen_second_control() -> str:
     return explorer.to_html()
 
 
+def _small_second_frame() -> str:
+    """An explorer whose first frame is legible and whose second is too narrow."""
+    frames = {"0": encode_figure(_figure(9, 14, 0.2)), "1": encode_figure(_figure(4, 14, 0.8))}
+    explorer = StaticExplorer({"level": [0.2, 0.8]}, frames, min_font_px=14 * 110 / 72)
+    return explorer.to_html()
+
+
 BAD_PAGES = {
     # page name: (body, head, a piece of the failure the checker must report)
     "raw_tex": (_inline("x") + '<p class="mathjax_ignore">see \\(a + b\\) here</p>',
@@ -134,6 +141,8 @@ BAD_PAGES = {
                           "", "has no data-min-font-px"),
     "not_column_width": (_explorer(9, 14).replace("width:100%", "width:50%"), "",
                          "the column is 752 px"),
+    "small_second_frame": (_small_second_frame(), "",
+                           "after moving 'level': frame 0 is"),
     "frozen_control": (_frozen_second_control(), "",
                        "control 'unused': moving it did not change the frame"),
     "console_error": ('<script>console.error("boom")</script>', "", "console.error: boom"),

@@ -1,7 +1,5 @@
 """Chapter 3's kernels-as-volumes picture and its explorers, driven like a user would."""
 
-import base64
-import io
 
 import matplotlib
 
@@ -9,8 +7,8 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from frame_helpers import assert_legible  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from convlab.widgets import (  # noqa: E402
     groups_explorer,
@@ -108,11 +106,7 @@ def test_invalid_groups_draw_torchs_error(c_in, c_out, groups):
 def test_static_twin_frames_are_legible():
     ex = groups_static_explorer()
     assert len(ex) == 2 * 3 * 3 and len(ex.to_html()) < 3_000_000
-    assert ex.min_font_px is not None
-    for frame in ex.frames.values():
-        width = Image.open(io.BytesIO(base64.b64decode(frame))).size[0]
-        assert width >= 700
-        assert ex.min_font_px * min(1.0, 752 / width) >= 13.3  # 10 pt at the column width
+    assert_legible(ex, same_width=False)
     assert list(ex.controls) == ["groups", "in_channels", "out_channels"]
     start = ex.to_html().split("base64,")[1].split('"')[0]  # G=1, C_in=4, C_out=8
     assert start == ex.frames["0_1_2"]

@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
+from frame_helpers import assert_legible  # noqa: E402
 
 from convlab.kernels import KERNELS  # noqa: E402
 from convlab.widgets import kernel_explorer, kernel_static_explorer  # noqa: E402
@@ -47,14 +48,6 @@ def test_static_twin_has_every_pair():
 
 
 def test_static_frames_are_legible_at_the_column_width():
-    """Frames >= 700 px wide; their smallest text >= 10 pt when shown 752 px wide."""
-    import base64
-    import io
-
-    from PIL import Image
-
+    """Frames >= 700 px wide; their smallest text >= 10 pt when shown at the column width."""
     ex = kernel_static_explorer(photos=("grace_hopper", "coffee"), presets=("sobel x",))
-    for frame in ex.frames.values():
-        width = Image.open(io.BytesIO(base64.b64decode(frame))).size[0]
-        assert width >= 700
-        assert ex.min_font_px * min(1.0, 752 / width) >= 13.3
+    assert_legible(ex, same_width=False)

@@ -307,6 +307,14 @@ BROKEN_IMAGES_JS = """
 """
 
 
+# Runs in the page: waits until explorer %d's frames are decoded (naturalWidth is final).
+DECODED_JS = """
+Promise.all(Array.from(document.querySelectorAll("div.convlab-explorer")[%d]
+    .querySelectorAll("img.convlab-frame")).map(function (i) {
+  return i.decode().catch(function () {}); })).then(function () { return true; })
+"""
+
+
 def _press(browser: Browser, session: str, key: str, code: int) -> None:
     for kind in ("rawKeyDown", "keyUp"):
         browser.send("Input.dispatchKeyEvent", {"type": kind, "key": key, "code": key,
@@ -342,6 +350,12 @@ def move_control(browser: Browser, session: str, explorer: dict, control: dict) 
         time.sleep(0.1)
     moved["ok"] = after != before
     moved["why"] = "" if moved["ok"] else "moving it did not change the frame"
+    if moved["ok"]:  # the new frame must be as legible as the first (they can differ in size)
+        evaluate(browser, session, DECODED_JS % explorer["index"])
+        state = evaluate(browser, session, EXPLORERS_JS)[explorer["index"]]
+        moved["frames"] = state["frames"]
+        moved["problems"] = [f"after moving {control['name']!r}: {p}"
+                             for p in frame_problems(state)]
     return moved
 
 
@@ -375,6 +389,7 @@ def check_explorers(browser: Browser, session: str) -> list[dict]:
             problems.append("has no controls")
         moves = [move_control(browser, session, explorer, c) for c in explorer["controls"]]
         problems += [f"control {m['control']!r}: {m['why']}" for m in moves if not m["ok"]]
+        problems += [p for m in moves for p in m.get("problems", []) if p not in problems]
         results.append({"id": explorer["id"], "column": round(explorer["column"], 1),
                         "frames": explorer["frames"], "controls": moves,
                         "problems": problems, "ok": not problems})

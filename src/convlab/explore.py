@@ -39,6 +39,8 @@ import json
 import re
 
 import matplotlib
+import matplotlib.axes
+import matplotlib.axis
 import matplotlib.pyplot as plt
 import matplotlib.text
 import numpy as np
@@ -49,10 +51,22 @@ DEFAULT_DPI = 110
 
 
 def min_font_px(figure, dpi: float) -> float | None:
-    """Height in pixels, at ``dpi``, of the smallest visible non-empty text in ``figure``."""
-    sizes = [t.get_fontsize() for t in figure.findobj(matplotlib.text.Text)
-             if t.get_visible() and t.get_text().strip()]
+    """Height in pixels, at ``dpi``, of the smallest non-empty text that ``figure`` draws."""
+    sizes = [t.get_fontsize() for t in _drawn(figure)
+             if isinstance(t, matplotlib.text.Text) and t.get_text().strip()]
     return min(sizes) * dpi / 72 if sizes else None
+
+
+def _drawn(artist):
+    """``artist`` and its descendants that are drawn: visible, and no axis (ticks and their
+    labels) of an Axes that is switched off with ``set_axis_off()``."""
+    if not artist.get_visible():
+        return
+    yield artist
+    hidden_axes = isinstance(artist, matplotlib.axes.Axes) and not artist.axison
+    for child in artist.get_children():
+        if not (hidden_axes and isinstance(child, matplotlib.axis.Axis)):
+            yield from _drawn(child)
 
 
 def encode_figure(figure, fmt: str = "png", dpi: int = DEFAULT_DPI) -> str:

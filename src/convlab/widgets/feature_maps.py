@@ -88,7 +88,7 @@ def _draw_mosaic(ax, image, corners, size, cmap, title, highlight=None):
               vmax=1, interpolation="nearest")
     for t, (top, left) in enumerate(corners):
         red = t == highlight
-        ax.text(left + (W - 1) / 2, top - 0.7, str(t), ha="center", va="bottom", fontsize=10,
+        ax.text(left + (W - 1) / 2, top - 0.7, str(t), ha="center", va="bottom", fontsize=11.5,
                 color="#c44e52" if red else "black")
         if red:
             ax.add_patch(Rectangle((left - 0.5, top - 0.5), W, H, fill=False, linewidth=2.5,

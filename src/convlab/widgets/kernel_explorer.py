@@ -53,7 +53,7 @@ def render_kernel(photo: str = "grace_hopper", kernel="sobel x", size: int = 160
     for (u, v), w in zip([(u, v) for u in range(3) for v in range(3)], weights.flatten()):
         r, g, b = colors[u, v, :3]
         ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
-        ax_k.text(v, u, f"{w:.2g}", ha="center", va="center", fontsize=10, color=ink)
+        ax_k.text(v, u, f"{w:.2g}", ha="center", va="center", fontsize=11, color=ink)
     ax_k.set_title(kernel if isinstance(kernel, str) else "custom", fontsize=11)
     if abs(float(weights.sum())) < 1e-6:
         bound = float(np.quantile(abs(out), 0.99)) or 1.0  # robust to a few strong edges

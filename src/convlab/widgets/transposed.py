@@ -53,8 +53,8 @@ def _draw_grid(ax, codes, labels=None, title=""):
     ax.set_xticks([])
     ax.set_yticks([])
     for (r, c), text in (labels or {}).items():
-        ax.text(c, r, text, ha="center", va="center", color="white", fontsize=10)
-    ax.set_title(title, fontsize=10.5)
+        ax.text(c, r, text, ha="center", va="center", color="white", fontsize=11.5)
+    ax.set_title(title, fontsize=11.5)
 
 
 def render_zero_insertion(stride: int = 2, padding: int = 0, kernel_size: int = 3,
