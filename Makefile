@@ -90,3 +90,12 @@ bench: venv
 
 clean:
 	rm -rf _build
+
+## lab: every chapter's live widgets moved in a real Jupyter front end in headless Chromium,
+## both widget protocols (JupyterLab 4 + ipywidgets 8; the .venv-colab kernel with
+## ipywidgets 7.7.1 and its own front end); report and screenshots in _build/lab
+.PHONY: lab
+test: lab
+lab: venv $(COLAB_STAMP)
+	command -v $(CHROMIUM) >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	CHROMIUM=$(CHROMIUM) $(BIN)/python tools/lab_check.py --out _build/lab --colab-python $(COLAB_BIN)/python

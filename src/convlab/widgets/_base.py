@@ -13,6 +13,8 @@ the same drawing code):
 from __future__ import annotations
 
 import io
+import time
+from collections import deque
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -33,17 +35,22 @@ class Explorer(widgets.VBox):
 
     ``controls`` maps parameter names to widgets whose ``.value`` is passed to
     ``render(**values)``; every change redraws ``image`` (a ``widgets.Image``).
-    ``redraws`` counts the redraws and ``error`` holds the message of the last failed
-    one (shown in ``status`` instead of raising inside a callback).
+    ``redraws`` counts the redraws, ``redraw_seconds`` keeps how long the last ones took
+    (render + PNG, in the kernel) and ``error`` holds the message of the last failed one
+    (shown in ``status`` instead of raising inside a callback).
     """
 
     def __init__(self, render, controls: dict, dpi: int = 80, layout_controls=None):
         self.render = render
         self.controls = controls
         self.dpi = dpi
-        self.image = widgets.Image(format="png")
+        # at its natural size (never wider than the output): a column box stretches its
+        # children to its width, which blew small figures up 2-4x (blurry, and pushing the
+        # picture out of view of its controls)
+        self.image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))
         self.status = widgets.HTML(value="")
         self.redraws = 0
+        self.redraw_seconds = deque(maxlen=100)
         self.error = None
         for control in controls.values():
             control.observe(self._on_change, names="value")
@@ -59,6 +66,7 @@ class Explorer(widgets.VBox):
         self.redraw()
 
     def redraw(self) -> None:
+        started = time.perf_counter()
         try:
             self.image.value = figure_to_png(self.render(**self.values()), self.dpi)
             self.error = None
@@ -67,3 +75,4 @@ class Explorer(widgets.VBox):
             self.error = f"{type(exc).__name__}: {exc}"
             self.status.value = f"<span style='color:#b00'>{self.error}</span>"
         self.redraws += 1
+        self.redraw_seconds.append(time.perf_counter() - started)
