@@ -267,6 +267,9 @@
   };
 
   lc.mark = function (i) {  // forget earlier events; the move starts now
+    if (document.visibilityState !== "visible") {  // timers of hidden pages are throttled
+      throw new Error("the page is hidden (" + document.visibilityState + ")");
+    }
     const e = lc.explorers[i];
     e.mutations = [];
     e.loads = [];

@@ -401,16 +401,18 @@ class Page:
         self.port, self.token = port, token
         self.browser = Browser(chromium, timeout=60)
         self.browser.send("Target.setDiscoverTargets", {"discover": False})
-        self.target = self.session = None
+        self.target = self.session = self.path = None
+        self.upcoming: tuple | None = None  # (target, session, path) of a preloaded page
         js = (ROOT / "tools" / "lab_check.js").read_text()
         self.helpers = js.replace("FRONT_END", json.dumps(self.front_end.js_config()))
 
     # -- DevTools plumbing
-    def send(self, method: str, params: dict | None = None, timeout: float | None = None):
+    def send(self, method: str, params: dict | None = None, timeout: float | None = None,
+             session: str | None = None):
         old = self.browser.timeout
         self.browser.timeout = timeout or old
         try:
-            return self.browser.send(method, params or {}, self.session)
+            return self.browser.send(method, params or {}, session or self.session)
         finally:
             self.browser.timeout = old
 
@@ -471,24 +473,41 @@ class Page:
         return [e for e in self.browser.events if e.get("sessionId") == self.session]
 
     # -- a notebook
-    def open(self, path: str) -> None:
-        """Open the notebook's page in a fresh tab (no beforeunload dialog on the old one)."""
-        self.close_tab()
-        self.target = self.browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.browser.send("Target.attachToTarget", {
-            "targetId": self.target, "flatten": True})["sessionId"]
+    def _new_tab(self, path: str, background: bool = False) -> tuple:
+        target = self.browser.send("Target.createTarget", {"url": "about:blank",
+                                                           "background": background})["targetId"]
+        session = self.browser.send("Target.attachToTarget", {"targetId": target,
+                                                              "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
-            self.send(f"{domain}.enable")
-        self.send("Emulation.setDeviceMetricsOverride", {"width": WIDTH, "height": HEIGHT,
-                                                         "deviceScaleFactor": 1,
-                                                         "mobile": False})
-        self.send("Emulation.setFocusEmulationEnabled", {"enabled": True})
+            self.send(f"{domain}.enable", session=session)
+        self.send("Emulation.setDeviceMetricsOverride", {
+            "width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
+            session=session)
+        self.send("Emulation.setFocusEmulationEnabled", {"enabled": True}, session=session)
         if self.front_end.preload:
             self.send("Page.addScriptToEvaluateOnNewDocument",
-                      {"source": self.front_end.preload})
-        self.path = path
+                      {"source": self.front_end.preload}, session=session)
         self.send("Page.navigate", {"url": page_url(self.port, self.token, self.front_end,
-                                                    path)})
+                                                    path)}, session=session)
+        return target, session, path
+
+    def preload(self, path: str) -> None:
+        """Start loading the next notebook's page in a second tab (while this one computes)."""
+        if self.upcoming is None:
+            self.upcoming = self._new_tab(path, background=True)
+            self.send("Page.bringToFront")  # a hidden page's timers are throttled
+
+    def open(self, path: str) -> None:
+        """Show the notebook's page: the preloaded tab, or a fresh one (a new tab for each
+        notebook: no beforeunload dialog, no state left from the previous page)."""
+        self.close_tab()
+        if self.upcoming is not None and self.upcoming[2] == path:
+            self.target, self.session, self.path = self.upcoming
+        else:
+            self.close_tab(self.upcoming)
+            self.target, self.session, self.path = self._new_tab(path)
+        self.upcoming = None
+        self.send("Page.bringToFront")
 
     def wait_ready(self, timeout: float = 60) -> float:
         started = time.monotonic()
@@ -549,11 +568,14 @@ class Page:
             time.sleep(0.3)
         return False
 
-    def close_tab(self) -> None:
-        if self.target:
-            self.browser.send("Target.closeTarget", {"targetId": self.target})
+    def close_tab(self, tab: tuple | None = None) -> None:
+        """Close the current tab (or ``tab``, a preloaded one) and forget its events."""
+        target, session = tab[:2] if tab else (self.target, self.session)
+        if target:
+            self.browser.send("Target.closeTarget", {"targetId": target})
             self.browser.events = [e for e in self.browser.events
-                                   if e.get("sessionId") != self.session]
+                                   if e.get("sessionId") != session]
+        if tab is None:
             self.target = self.session = None
 
 
@@ -635,15 +657,11 @@ def latency_limit(load: float, cpus: int, scale: bool = True) -> float:
     return round(LATENCY_LIMIT_MS * (max(1.0, load / cpus) if scale else 1.0), 1)
 
 
-def _controls_state(info: dict) -> dict:
-    return {c["name"]: (c["value"], c["options"]) for c in info["controls"]}
-
-
 def check_explorer(page: Page, chapter: str, index: int, shots: pathlib.Path,
                    scale_latency: bool = True) -> dict:
-    """Move each control of explorer ``index`` one step; move it back when that changed the
-    other controls (their values or options), so that each control moves from the state
-    the chapter set up. Screenshot after the last control's move."""
+    """Move each control of explorer ``index`` one step and back (so that each control
+    moves from the state the chapter set up: a move can change the range of the others).
+    Screenshot after the last control's move."""
     info = page.call("describe", index)
     names = [c["name"] for c in info["controls"]]
     exempt = latency_exemption(chapter, names)
@@ -656,14 +674,11 @@ def check_explorer(page: Page, chapter: str, index: int, shots: pathlib.Path,
     loads = [os.getloadavg()[0]]
     for k, control in enumerate(info["controls"]):
         plan: dict = {}
-        before = _controls_state(page.call("describe", index))
         moves = [move(page, index, control, True, plan, timeout_s)]
         if k == len(info["controls"]) - 1:  # the picture after a move, as a learner sees it
             page.call("scrollTo", index, None, "start")
             explorer["screenshot"] = page.screenshot(shots / f"{chapter}-explorer{index}.png")
-        after = _controls_state(page.call("describe", index))
-        if any(after[n] != before[n] for n in before if n != control["name"]):
-            moves.append(move(page, index, control, False, plan, timeout_s))
+        moves.append(move(page, index, control, False, plan, timeout_s))
         for m in moves:  # red text in the explorer after any move
             explorer["status_errors"] += [s for s in m["status_errors"]
                                           if s not in explorer["status_errors"]]
@@ -902,8 +917,9 @@ def end_sessions(port: int, token: str, path: str) -> None:
 
 def check_one_chapter(pages: dict, copies: dict, k: int, notebook: pathlib.Path,
                       out: pathlib.Path, runtime: pathlib.Path, scale_latency: bool) -> dict:
-    """Chapter ``k`` in every protocol: all run their cells at the same time, then each
-    moves its widgets in turn (so that no other kernel computes while latency is timed)."""
+    """Chapter ``k`` in every protocol: all run their cells at the same time (meanwhile the
+    next chapter's pages load), then each moves its widgets in turn (so that no kernel
+    computes while redraw times are measured)."""
     source = json.loads(notebook.read_text())
     results, ran, broken = {}, {}, {}
     for name, page in pages.items():
@@ -915,6 +931,9 @@ def check_one_chapter(pages: dict, copies: dict, k: int, notebook: pathlib.Path,
             ran[name] = {"open_s": round(opened, 1)}
         except (RuntimeError, TimeoutError) as error:
             broken[name] = f"the page did not run its cells: {error}"
+    for name, page in pages.items():
+        if k + 1 < len(copies[name]):
+            page.preload(copies[name][k + 1])
     for name in ran:
         ran[name].update(wait_run_all(pages[name], copies[name][k]))
     for name, page in pages.items():

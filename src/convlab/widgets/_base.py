@@ -20,7 +20,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 
-def figure_to_png(figure, dpi: int = 80) -> bytes:
+def figure_to_png(figure, dpi: int = 100) -> bytes:
     """PNG bytes of a matplotlib Figure, closing the figure (no leak across redraws)."""
     buffer = io.BytesIO()
     # compress_level=1: a live redraw favours encoding speed over a few more bytes
@@ -40,7 +40,9 @@ class Explorer(widgets.VBox):
     (shown in ``status`` instead of raising inside a callback).
     """
 
-    def __init__(self, render, controls: dict, dpi: int = 80, layout_controls=None):
+    # The picture shows at its natural size, so ``dpi`` sets its scale: 100 is matplotlib's
+    # (and Jupyter's inline figures') default, so a live picture matches the figures around it.
+    def __init__(self, render, controls: dict, dpi: int = 100, layout_controls=None):
         self.render = render
         self.controls = controls
         self.dpi = dpi
