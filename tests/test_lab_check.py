@@ -147,7 +147,8 @@ def test_a_clean_chapter_has_no_failures():
 
 
 @pytest.mark.parametrize("overrides, expected", [
-    ({"not_run": [{"index": 7}]}, "cell 7 did not run"),
+    ({"not_run": [{"index": 7}, {"index": 9}]}, "2 code cell(s) did not run (running all "
+                                                "cells stops at an error): 7, 9"),
     ({"stderr": [{"cell": 3, "text": "Traceback ... ValueError"}]}, "cell 3 shows stderr"),
     ({"page_errors": ["widget error box: x"]}, "page error: widget error box"),
     ({"console_errors": ["exception: TypeError"]}, "browser console: exception"),
