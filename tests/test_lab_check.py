@@ -52,7 +52,8 @@ def test_free_port_can_be_bound_and_tokens_are_random():
 
 def test_page_urls_carry_the_token_after_the_query():
     lab = lab_check.page_url(8888, "abc", lab_check.LAB, "p/book/01.ipynb")
-    assert lab == "http://127.0.0.1:8888/lab/tree/p/book/01.ipynb?reset&token=abc"
+    assert lab == ("http://127.0.0.1:8888/lab/workspaces/lab-check-p-book-01-ipynb/tree/"
+                   "p/book/01.ipynb?reset&token=abc")
     classic = lab_check.page_url(9999, "abc", lab_check.CLASSIC, "p/book/01.ipynb")
     assert classic == "http://127.0.0.1:9999/notebooks/p/book/01.ipynb?token=abc"
 
@@ -165,6 +166,7 @@ def test_each_kind_of_trouble_is_a_failure(overrides, expected):
     (dict(images=0, images_after=0), "no picture"),
     (dict(images_after=2), "1 picture(s) before the moves, 2 after"),
     (dict(clipped_controls=["slider 'n'"]), "is clipped"),
+    (dict(cut_labels=["out_channels"]), "the label 'out_channels' is cut off"),
     (dict(image_sizes=[[237, 252, 844]]), "picture shown at 3.6x its natural width"),
     (dict(status_errors=["ValueError: boom"]), "red status text: ValueError: boom"),
     (dict(controls=[{"control": "slider 'n'", "kind": "slider", "moved": True,

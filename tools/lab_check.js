@@ -187,6 +187,10 @@
       width: Math.round(r.width), height: Math.round(r.height),
       output_width: Math.round(e.output.getBoundingClientRect().width),
       clipped: lc.clipped(i),
+      // labels cut off with an ellipsis (a description longer than its box)
+      cut_labels: Array.from(e.root.querySelectorAll(".widget-label")).filter(function (l) {
+        return l.offsetParent !== null && l.scrollWidth > l.clientWidth + 1;
+      }).map(function (l) { return l.textContent.trim(); }),
       status_errors: Array.from(e.root.querySelectorAll(".widget-html, .widget-html-content, .widget-label"))
         .filter(function (h) { return h.textContent.trim() && isRed(h); })
         .map(function (h) { return h.textContent.trim().slice(0, 300); })

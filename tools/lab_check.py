@@ -120,7 +120,9 @@ class FrontEnd:
 
 
 LAB = FrontEnd(
-    name="JupyterLab 4", url="/lab/tree/{path}?reset",
+    # a workspace per page: two Lab pages open at once (one preloading) must not restore
+    # each other's tabs
+    name="JupyterLab 4", url="/lab/workspaces/{workspace}/tree/{path}?reset",
     cell=".jp-Notebook .jp-Cell", code_cell=".jp-CodeCell", prompt=".jp-InputPrompt",
     output=".jp-OutputArea-output",
     stderr='.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
@@ -190,7 +192,8 @@ def new_token() -> str:
 
 def page_url(port: int, token: str, front_end: FrontEnd, path: str) -> str:
     """The URL of a notebook's page; the token logs the browser in (then a cookie)."""
-    url = f"http://127.0.0.1:{port}{front_end.url.format(path=path)}"
+    workspace = "lab-check-" + "".join(ch if ch.isalnum() else "-" for ch in path)
+    url = f"http://127.0.0.1:{port}{front_end.url.format(path=path, workspace=workspace)}"
     return url + ("&" if "?" in url else "?") + f"token={token}"
 
 
@@ -677,6 +680,7 @@ def check_explorer(page: Page, chapter: str, index: int, shots: pathlib.Path,
     explorer = {"index": index, "cell": info["cell"], "controls": [], "images": info["images"],
                 "image_sizes": info["image_sizes"], "width": info["width"],
                 "output_width": info["output_width"], "clipped_controls": info["clipped"],
+                "cut_labels": info["cut_labels"],
                 "status_errors": list(info["status_errors"]), "latency_exempt": exempt,
                 "screenshot": None}
     loads = [os.getloadavg()[0]]
@@ -812,6 +816,7 @@ def chapter_failures(chapter: dict) -> list:
                          f"{e['images_after']} after")
         found += [f"{where}: control {c} is clipped by the output area"
                   for c in e.get("clipped_controls", [])]
+        found += [f"{where}: the label '{label}' is cut off" for label in e.get("cut_labels", [])]
         found += [f"{where}: picture shown at {shown / natural:.1f}x its natural width "
                   f"({natural} -> {shown} px: blurry)"
                   for natural, _, shown in e.get("image_sizes", []) if shown > 1.05 * natural]

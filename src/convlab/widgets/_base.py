@@ -30,6 +30,15 @@ def figure_to_png(figure, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
+def _fit_label(control, fits: int = 10) -> None:
+    """Give a long description the width it needs (unless the control sets one): the
+    default label box (80 px in JupyterLab 4) cuts 'out_channels' to 'out_chan...'."""
+    style = getattr(control, "style", None)
+    if (len(getattr(control, "description", "") or "") > fits
+            and getattr(style, "description_width", None) == ""):
+        style.description_width = "initial"
+
+
 class Explorer(widgets.VBox):
     """A live explorer: controls on top, the rendered figure below.
 
@@ -56,6 +65,7 @@ class Explorer(widgets.VBox):
         self.error = None
         for control in controls.values():
             control.observe(self._on_change, names="value")
+            _fit_label(control)
         top = layout_controls if layout_controls is not None else widgets.HBox(
             list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([top, self.image, self.status])
@@ -68,12 +78,14 @@ class Explorer(widgets.VBox):
         self.redraw()
 
     def redraw(self) -> None:
-        started = time.perf_counter()
+        started, opened = time.perf_counter(), set(plt.get_fignums())
         try:
             self.image.value = figure_to_png(self.render(**self.values()), self.dpi)
             self.error = None
             self.status.value = ""
         except Exception as exc:  # keep the widget alive; say what went wrong
+            for number in set(plt.get_fignums()) - opened:  # a render that failed half-way
+                plt.close(number)  # would leak a figure on every move
             self.error = f"{type(exc).__name__}: {exc}"
             self.status.value = f"<span style='color:#b00'>{self.error}</span>"
         self.redraws += 1
