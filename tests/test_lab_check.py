@@ -315,10 +315,23 @@ def picture(n=1):
 
 def slider():
     return widgets.IntSlider(value=1, min=0, max=4, description="n")
+
+
+def every_kind(n=1, colour="C0", width=1.0, style="-", grid=False, label=""):
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, n], color=colour, lw=width, ls=style)
+    ax.grid(grid)
+    ax.set_title(f"{n} {label}")
+    return fig
 """
 
 CELLS = {
-    "works": 'Explorer(picture, {"n": slider()})',
+    "works": 'Explorer(every_kind, {"n": slider(), '
+             '"colour": widgets.Dropdown(options=["C0", "C1", "C2"], description="colour"), '
+             '"width": widgets.FloatText(value=1.0, description="width"), '
+             '"style": widgets.ToggleButtons(options=["-", "--", ":"], description="style"), '
+             '"grid": widgets.Checkbox(value=False, description="grid"), '
+             '"label": widgets.Text(value="a", description="label")})',
     "raises": 'def broken(n=1):\n    if n != 1:\n        raise ValueError("render broke")\n'
               '    return picture(n)\n\n\nExplorer(broken, {"n": slider()})',
     "frozen": 'frozen = Explorer(picture, {"n": slider()})\n'
@@ -366,7 +379,10 @@ def test_a_real_front_end_tells_working_explorers_from_broken_ones(tmp_path):
         by_cell = {e["cell"]: e for e in chapter["explorers"]}
         assert sorted(by_cell) == [1, 2, 3, 4], (name, failures)
         works, raises, frozen, prints = (by_cell[k] for k in (1, 2, 3, 4))
-        assert works["controls"][0]["changed"] and works["latency"]["n"] >= 1
+        kinds = {c["kind"]: c["changed"] and c["moved"] for c in works["controls"]}
+        assert kinds == {"slider": True, "dropdown": True, "text": True,
+                         "toggle_buttons": True, "checkbox": True}, (name, works["controls"])
+        assert len(works["controls"]) == 6 and works["latency"]["n"] >= 6
         assert works["kernel_redraw"]["n"] >= 1 and works["kernel_redraw"]["median_ms"] > 0
         # (its redraw time depends on the machine's load: not asserted here)
         assert not [f for f in failures if "cell 1)" in f and "median redraw" not in f], (

@@ -114,6 +114,7 @@
                   value: function () { return String(i.checked); }});
     });
     root.querySelectorAll("button.widget-toggle-button").forEach(function (b) {
+      if (b.closest(".widget-toggle-buttons")) { return; }  // one of a ToggleButtons group
       found.push({kind: "toggle_button", el: b, target: b, label: b.textContent.trim(),
                   value: function () { return String(b.classList.contains("mod-active")); }});
     });

@@ -145,7 +145,7 @@ CLASSIC = FrontEnd(
     output=".output_area .output_subarea", stderr=".output_stderr, .output_error",
     kernel_status="#kernel_indicator_icon",
     run_menu="Cell", run_all="#run_all_cells > a", menu_bar_item="#menus .dropdown-toggle",
-    notebook="#notebook", dialog=".modal.in",
+    notebook="#notebook", dialog=".modal.in, #notification_kernel.danger",
     # the learner has once clicked "Don't show anymore" on nbclassic's Notebook 7 banner
     # (hiding it with --NotebookApp.show_banner=False makes nbclassic 1.3's page script
     # throw: it looks for the banner's button)
@@ -525,13 +525,15 @@ class Page:
         while not self.js(f"!!({self.front_end.ready})"):
             dialog = self.js(f"Array.from(document.querySelectorAll("
                              f"{json.dumps(self.front_end.dialog)}))"
+                             ".filter(e => e.offsetParent !== null)"
                              ".map(e => e.innerText.trim()).join(' / ')")
             if dialog:
                 raise RuntimeError(f"{self.path}: the page shows a dialog: {dialog!r}")
             if time.monotonic() - started > timeout:
                 shot = self.screenshot(self.shots / f"{pathlib.Path(self.path).stem}-not-ready.png")
                 status = self.js("Array.from(document.querySelectorAll('.jp-StatusBar-Item, "
-                                 "#kernel_indicator')).map(e => e.textContent.trim())"
+                                 "#notification_kernel, #kernel_indicator'))"
+                                 ".map(e => e.textContent.trim())"
                                  ".filter(Boolean).join(' | ')")
                 raise TimeoutError(f"{self.path}: the page was not ready within {timeout} s "
                                    f"(status: {status!r}; screenshot {shot})")
@@ -1035,7 +1037,9 @@ def main(argv=None) -> int:
                              "machine is oversubscribed")
     args = parser.parse_args(argv)
     notebooks = [p.resolve() for p in args.notebooks] or sorted((ROOT / "book").glob("0*.ipynb"))
-    chosen = [protocols(args.colab_python)[name] for name in args.protocols]
+    # absolute (not resolved: a venv's python is a symlink out of the venv): kernels start
+    # in the notebook's folder
+    chosen = [protocols(os.path.abspath(args.colab_python))[name] for name in args.protocols]
     for tool in [args.chromium] + [p.python for p in chosen]:
         if not shutil.which(tool):
             print(f"lab_check: {tool} not found", file=sys.stderr)
