@@ -144,3 +144,15 @@ bench: venv
 
 clean:
 	rm -rf _build
+
+## lab: every chapter's live widgets moved in a real Jupyter front end in headless Chromium,
+## both widget protocols (JupyterLab 4 + ipywidgets 8; the .venv-colab kernel with
+## ipywidgets 7.7.1 and its own front end); report and screenshots in _build/lab
+.PHONY: lab
+test: lab
+lab: venv $(COLAB_STAMP)
+	command -v $(CHROMIUM) >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	@# the Colab kernel imports this working tree's convlab (test-colab leaves it so; a fresh clone needs it)
+	$(COLAB_BIN)/python -c "import convlab, sys; sys.exit(not convlab.__file__.startswith('$(CURDIR)/src/'))" 2>/dev/null \
+	  || $(COLAB_BIN)/python -m pip install -q --no-deps -e .
+	CHROMIUM=$(CHROMIUM) $(BIN)/python tools/lab_check.py --out _build/lab --colab-python $(COLAB_BIN)/python

@@ -13,12 +13,14 @@ the same drawing code):
 from __future__ import annotations
 
 import io
+import time
+from collections import deque
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 
-def figure_to_png(figure, dpi: int = 80) -> bytes:
+def figure_to_png(figure, dpi: int = 100) -> bytes:
     """PNG bytes of a matplotlib Figure, closing the figure (no leak across redraws)."""
     buffer = io.BytesIO()
     # compress_level=1: a live redraw favours encoding speed over a few more bytes
@@ -28,25 +30,42 @@ def figure_to_png(figure, dpi: int = 80) -> bytes:
     return buffer.getvalue()
 
 
+def _fit_label(control, fits: int = 10) -> None:
+    """Give a long description the width it needs (unless the control sets one): the
+    default label box (80 px in JupyterLab 4) cuts 'out_channels' to 'out_chan...'."""
+    style = getattr(control, "style", None)
+    if (len(getattr(control, "description", "") or "") > fits
+            and getattr(style, "description_width", None) == ""):
+        style.description_width = "initial"
+
+
 class Explorer(widgets.VBox):
     """A live explorer: controls on top, the rendered figure below.
 
     ``controls`` maps parameter names to widgets whose ``.value`` is passed to
     ``render(**values)``; every change redraws ``image`` (a ``widgets.Image``).
-    ``redraws`` counts the redraws and ``error`` holds the message of the last failed
-    one (shown in ``status`` instead of raising inside a callback).
+    ``redraws`` counts the redraws, ``redraw_seconds`` keeps how long the last ones took
+    (render + PNG, in the kernel) and ``error`` holds the message of the last failed one
+    (shown in ``status`` instead of raising inside a callback).
     """
 
-    def __init__(self, render, controls: dict, dpi: int = 80, layout_controls=None):
+    # The picture shows at its natural size, so ``dpi`` sets its scale: 100 is matplotlib's
+    # (and Jupyter's inline figures') default, so a live picture matches the figures around it.
+    def __init__(self, render, controls: dict, dpi: int = 100, layout_controls=None):
         self.render = render
         self.controls = controls
         self.dpi = dpi
-        self.image = widgets.Image(format="png")
+        # at its natural size (never wider than the output): a column box stretches its
+        # children to its width, which blew small figures up 2-4x (blurry, and pushing the
+        # picture out of view of its controls)
+        self.image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))
         self.status = widgets.HTML(value="")
         self.redraws = 0
+        self.redraw_seconds = deque(maxlen=100)
         self.error = None
         for control in controls.values():
             control.observe(self._on_change, names="value")
+            _fit_label(control)
         top = layout_controls if layout_controls is not None else widgets.HBox(
             list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([top, self.image, self.status])
@@ -59,11 +78,15 @@ class Explorer(widgets.VBox):
         self.redraw()
 
     def redraw(self) -> None:
+        started, opened = time.perf_counter(), set(plt.get_fignums())
         try:
             self.image.value = figure_to_png(self.render(**self.values()), self.dpi)
             self.error = None
             self.status.value = ""
         except Exception as exc:  # keep the widget alive; say what went wrong
+            for number in set(plt.get_fignums()) - opened:  # a render that failed half-way
+                plt.close(number)  # would leak a figure on every move
             self.error = f"{type(exc).__name__}: {exc}"
             self.status.value = f"<span style='color:#b00'>{self.error}</span>"
         self.redraws += 1
+        self.redraw_seconds.append(time.perf_counter() - started)
