@@ -82,7 +82,7 @@ def test_notation_matches_the_notation_page(path):
 
 # --- one notation everywhere (book/notation.md) -------------------------------------------
 MARKDOWN_PAGES = sorted((ROOT / "book").glob("*.md"))
-INDEX_LETTERS = set("ncoijuvl")  # book/notation.md, "Index letters"
+INDEX_LETTERS = set("ncoqijuvl")  # book/notation.md, "Index letters"
 # letters allowed inside an index expression besides the index letters: hyper-parameters
 # (s, p, d, k and their per-dimension subscripts H, W) and sizes (N, C, H, W, L, G)
 INDEX_EXPRESSION_LETTERS = INDEX_LETTERS | set("spdkNCHWLG")
@@ -114,7 +114,7 @@ def notation_problems(markdown: str) -> list[str]:
             letters = set(re.findall(r"(?<![A-Za-z_])[A-Za-z](?![A-Za-z])", inside))
             stray = sorted(letters - INDEX_EXPRESSION_LETTERS)
             if stray:
-                found.append(f"{name}[{inside}]: index letter(s) {stray} (use n, c, o, i, j, "
+                found.append(f"{name}[{inside}]: index letter(s) {stray} (use n, c, o, q, i, j, "
                              f"u, v, i', j', l)")
         if re.search(r"C_\\text\{(in|out)\}\s*/\s*g\b", math):
             found.append(f"{math.strip()[:60]}: the number of groups is $G$")
