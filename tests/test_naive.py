@@ -37,8 +37,8 @@ def test_loops_are_explicit_and_short():
     source = inspect.getsource(conv2d_naive)
     body = source.split('"""')[-1].strip().splitlines()
     assert len(body) <= 28
-    for loop in ("for y in range(H_out)", "for xo in range(W_out)", "for i in range(kH)",
-                 "for j in range(kW)"):
+    for loop in ("for i in range(H_out)", "for j in range(W_out)", "for u in range(kH)",
+                 "for v in range(kW)"):  # the book's index letters: output (i, j), taps (u, v)
         assert loop in source
 
 
