@@ -31,6 +31,7 @@ kernel is called.
 
 from __future__ import annotations
 
+import cmath
 import itertools
 import math
 import warnings
@@ -175,10 +176,11 @@ def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
     is finite, and so is PyTorch's direct sum, whose bound is smaller; im2col, which
     forms the same products as PyTorch, does the rest.
 
-    **Padding.** oneDNN, PyTorch's float32/bfloat16 CPU kernel, skips padded positions
-    (``0 * inf`` never happens there); its other kernels multiply the zeros. With a
-    non-finite weight and padding, ``'taps'`` sums over in-range input only wherever
-    PyTorch would pick oneDNN (``torch._C._select_conv_backend``).
+    **Padding.** PyTorch's slow kernels multiply the padding's zeros (``0 * inf = nan``);
+    oneDNN's direct kernels, which it runs for ungrouped float32/bfloat16 convolutions
+    without a kernel dimension of size 1 (measured), skip padded positions. With a
+    non-finite weight and padding there (``torch._C._select_conv_backend`` says oneDNN),
+    ``'taps'`` sums over in-range input only.
 
     Under ``vmap`` and ``torch.jit.trace`` no value can steer a branch: im2col.
     """
@@ -186,10 +188,10 @@ def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
     if backend.startswith("winograd") and _values_readable(x, weight, bias):
         if _winograd_keeps_finite(x, weight, bias, tile=int(backend[-1])):
             return backend
-    padded = any(a or b for a, b in padding)
-    if padded and _values_readable(weight) and not _all_finite(weight):
-        if _aten_backend(x, weight, False, stride, padding, dilation, (0,) * len(stride),
-                         groups) == "Mkldnn":
+    direct = groups == 1 and min(weight.shape[2:]) > 1  # oneDNN's direct kernels, if chosen
+    if direct and any(a or b for a, b in padding) and _values_readable(weight):
+        if not _all_finite(weight) and _aten_backend(
+                x, weight, False, stride, padding, dilation, (0,) * len(stride), 1) == "Mkldnn":
             return "taps"
     return "im2col"
 
@@ -218,29 +220,26 @@ def _values_readable(*tensors) -> bool:
     return True
 
 
-def _max_abs(t) -> torch.Tensor:
-    """``max |t|`` in one 0-d tensor; ``nan`` if ``t`` holds one, ``inf`` for an ``inf``."""
-    return torch.maximum(t.amax(), -t.amin()).double()
-
-
-def _winograd_bound(x, weight, bias, tile) -> torch.Tensor:
-    """0-d bool tensor: may F(tile x tile, 3 x 3) run? Every value finite, and the largest
-    magnitude any partial sum can reach (:data:`GROWTH`) below the dtype's maximum."""
-    if x.numel() == 0:
-        return torch.tensor(False)
-    bound = GROWTH[tile] * x.shape[1] * _max_abs(x) * _max_abs(weight)
-    if bias is not None:
-        bound = bound + _max_abs(bias)
-    return bound < torch.finfo(x.dtype).max  # False for nan and inf
+def _max_abs(t) -> float:
+    """``max |t|`` as a Python float; ``inf`` if ``t`` holds an ``inf`` or a ``nan``."""
+    hi, lo = t.amax().item(), t.amin().item()  # two passes, no temporary tensor
+    return max(hi, -lo) if math.isfinite(hi) and math.isfinite(lo) else math.inf
 
 
 def _winograd_keeps_finite(x, weight, bias, tile) -> bool:
-    return bool(_winograd_bound(x, weight, bias, tile))
+    """May F(tile x tile, 3 x 3) run? Every value finite, and the largest magnitude any
+    partial sum can reach (:data:`~convlab.winograd_fast.GROWTH`) below the dtype's maximum."""
+    if x.numel() == 0:
+        return False
+    bound = GROWTH[tile] * x.shape[1] * _max_abs(x) * _max_abs(weight)
+    if bias is not None:
+        bound += _max_abs(bias)
+    return bound < torch.finfo(x.dtype).max  # False for inf (and nan)
 
 
 def _all_finite(t) -> bool:
     """Every value of ``t`` finite? (A sum is finite only then; an overflow errs safe.)"""
-    return bool(torch.isfinite(t.sum())) if t.is_floating_point() or t.is_complex() else True
+    return cmath.isfinite(t.sum().item()) if t.is_floating_point() or t.is_complex() else True
 
 
 def _aten_backend(x, weight, transposed, stride, padding, dilation, output_padding,

@@ -205,8 +205,8 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
     def tiles_out(xc, buffer):  # (b, m t + 2, W_pad, C_in) -> (b, C_out, t, m, T_w, m), a view
         b, t, (sN, sH, sW, sC) = len(xc), (xc.shape[1] - 2) // m, xc.stride()
         P = b * t * T_w  # tiles in this chunk
-        d = xc.as_strided((n, n, b, t, T_w, C_in), (sH, sW, sN, m * sH, m * sW, sC),
-                          xc.storage_offset())  # every input tile, overlapping: a view
+        d = xc.as_strided((n, n, b, t, T_w, C_in),  # every input tile, overlapping: a view
+                          (sH, sW, sN, m * sH, m * sW, sC))  # (from xc's own storage offset)
         tiles = buffer("tiles", n, n * P * C_in)
         tiles = d.reshape(n, -1) if tiles is None else tiles.view(d.shape).copy_(d).view(n, -1)
         rows = torch.mm(B_T, tiles, out=buffer("rows", n, n * P * C_in))  # B^T d
