@@ -57,14 +57,16 @@ class ConvTransposeArgs(NamedTuple):
     groups: int
 
 
-def int_arg(value, name: str, op: str, sequence: bool = True) -> int:
+def int_arg(value, name: str, op: str, sequence: bool = True, element: bool = False) -> int:
     """One integer argument as PyTorch's argument parser reads it.
 
     Python and numpy integers (anything with ``__index__``) and one-element integer tensors
-    are integers; ``bool``, floats, strings and float tensors are a ``TypeError``; an
-    integer beyond int64 is PyTorch's ``ValueError`` (``Overflow when unpacking long long``).
-    ``sequence`` says whether the argument is a tuple of ints (``stride``) or one int
-    (``groups``), for the message.
+    are integers; floats, strings and float tensors are a ``TypeError``. The parser's own
+    quirks are kept: ``bool`` is a ``TypeError`` on its own but an integer inside a tuple
+    (``element``); an integer beyond int64 is a ``ValueError`` on its own (``Overflow when
+    unpacking long long``), a ``TypeError`` inside a tuple; a 0-d numpy array fails its
+    internal assertion (``RuntimeError``). ``sequence`` says whether the argument is a
+    tuple of ints (``stride``) or one int (``groups``).
     """
     kind = "tuple of ints" if sequence else "int"
     if isinstance(value, torch.Tensor):
@@ -75,13 +77,17 @@ def int_arg(value, name: str, op: str, sequence: bool = True) -> int:
             raise RuntimeError(f"{op}(): argument '{name}' must be an integer, not a bool "
                                f"tensor")
         value = int(value.item())
-    elif isinstance(value, bool) or not hasattr(type(value), "__index__"):
+    elif type(value).__name__ == "ndarray" and sequence and not element and value.ndim == 0:
+        raise RuntimeError(f"{op}(): argument '{name}' is a 0-d numpy array, which PyTorch's "
+                           f"argument parser cannot read (pass int(value))")
+    elif (isinstance(value, bool) and not element) or not hasattr(type(value), "__index__"):
         raise TypeError(f"{op}(): argument '{name}' must be {kind}, not "
                         f"{type(value).__name__}")
     else:
         value = operator.index(value)
     if not -_INT64_LIMIT <= value < _INT64_LIMIT:
-        raise ValueError(f"{op}(): argument '{name}' does not fit in a 64-bit integer: {value}")
+        error = TypeError if element else ValueError
+        raise error(f"{op}(): argument '{name}' does not fit in a 64-bit integer: {value}")
     return value
 
 
@@ -94,11 +100,10 @@ def int_tuple(value, dims: int, name: str, op: str) -> tuple:
     """
     if isinstance(value, (tuple, list)):
         for pos, v in enumerate(value):
-            if isinstance(v, bool) or not (isinstance(v, torch.Tensor)
-                                           or hasattr(type(v), "__index__")):
+            if not (isinstance(v, torch.Tensor) or hasattr(type(v), "__index__")):
                 raise TypeError(f"{op}(): argument '{name}' must be tuple of ints, but found "
                                 f"element of type {type(v).__name__} at pos {pos}")
-        values = tuple(int_arg(v, name, op) for v in value)
+        values = tuple(int_arg(v, name, op, element=True) for v in value)
     else:
         values = (int_arg(value, name, op),)
     if len(values) == 1:

@@ -76,7 +76,8 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     flat = [p for pair in reversed(padding) for p in pair]
     cols = F.pad(x, flat) if any(flat) else x  # (N, C_in, *S_pad)
     for i, (k, s, dl) in enumerate(zip(weight.shape[2:], stride, dilation)):
-        cols = cols.unfold(2 + i, dl * (k - 1) + 1, s)  # (N, C_in, *O, *K_eff) when done
+        # (N, C_in, *O, *K_eff) when done; a stride beyond the padded size leaves one window
+        cols = cols.unfold(2 + i, dl * (k - 1) + 1, min(s, cols.shape[2 + i]))  # (no overflow)
     cols = cols[(Ellipsis, *(slice(None, None, dl) for dl in dilation))]  # (N, C_in, *O, *k)
     O = cols.shape[2:2 + d]
     L, window = math.prod(O), [*range(3 + d, 3 + 2 * d)]  # window: the kernel dims after unflatten
