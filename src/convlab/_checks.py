@@ -162,13 +162,18 @@ def _check_storage(shape, dtype) -> None:
         raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
 
 
-def _check_kernel_dtype(op: str, dtype, transposed: bool) -> None:
-    """PyTorch's CPU kernels: no bool convolution; transposed ones only for int64 among the
-    integer types (``NotImplementedError``, a ``RuntimeError``, as PyTorch raises)."""
-    integer = not (dtype.is_floating_point or dtype.is_complex)
-    if dtype == torch.bool or (transposed and integer and dtype != torch.int64):
+def _check_kernel_dtype(op: str, input, dilation, transposed: bool) -> None:
+    """The dtypes PyTorch's CPU kernels lack (``NotImplementedError``, a ``RuntimeError``, as
+    PyTorch raises): bool everywhere; among the integer types only int64 for transposed and
+    dilated convolutions (measured). An empty input runs no kernel at all."""
+    if input.numel() == 0:
+        return
+    dtype = input.dtype
+    narrow = not (dtype.is_floating_point or dtype.is_complex or dtype == torch.int64)
+    if dtype == torch.bool or (narrow and (transposed or any(d > 1 for d in dilation))):
+        what = "this dtype" if dtype == torch.bool else "this dtype with these arguments"
         raise NotImplementedError(f"{op}: not implemented for {dtype} (PyTorch's CPU kernels "
-                                  f"have none for this dtype)")
+                                  f"have none for {what})")
 
 
 def parse_conv_args(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
@@ -248,7 +253,7 @@ def parse_conv_args(input, weight, bias=None, stride=1, padding=0, dilation=1, g
             f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
             f"Kernel size: ({' x '.join(map(str, k_eff))}). Kernel size can't be greater "
             f"than actual input size")
-    _check_kernel_dtype(op, input.dtype, transposed=False)
+    _check_kernel_dtype(op, input, dilation, transposed=False)
     return ConvArgs(input, unbatched, stride, pads, dilation, groups)
 
 
@@ -325,7 +330,7 @@ def parse_conv_transpose_args(input, weight, bias=None, stride=1, padding=0, out
                            f". Calculated output size per channel: "
                            f"({' x '.join(map(str, out))}). Output size is too small")
     _check_storage((x.shape[0], weight.shape[1] * groups, *out), x.dtype)
-    _check_kernel_dtype(op, x.dtype, transposed=True)
+    _check_kernel_dtype(op, x, dilation, transposed=True)
     return ConvTransposeArgs(x, unbatched, stride, padding, output_padding, dilation, groups)
 
 
