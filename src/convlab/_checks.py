@@ -317,6 +317,11 @@ def parse_conv_transpose_args(input, weight, bias=None, stride=1, padding=0, out
     groups = int_arg(groups, "groups", op, sequence=False)
     _check_ranks(op, input, weight, dims, "(C_in, C_out/groups, *kernel_size)")
     check_ranges(stride, dilation, groups, padding, output_padding)
+    for name, values in (("stride", stride), ("padding", padding), ("dilation", dilation),
+                         ("output_padding", output_padding)):
+        if any(v >= 2**31 for v in values):  # PyTorch's kernels overflow int32 here
+            raise RuntimeError(f"{op}: {name}={list(values)} does not fit in the 32-bit "
+                               f"integers PyTorch's transposed convolution kernels use")
     unbatched = input.dim() == dims + 1
     x = input.unsqueeze(0) if unbatched else input  # (N, C_in, *S_in)
     _check_transpose_channels(x, weight, bias, groups)
