@@ -359,14 +359,33 @@ def upcast_complex32(*tensors):
             for t in tensors]
 
 
-def no_channels_output(args: ConvArgs, weight, bias) -> torch.Tensor:
-    """PyTorch's result for an input with zero channels: ``(N, 0, *S_out)``, no output
-    channels at all (its "empty" backend), connected to the weight and bias for autograd."""
-    sizes = [(s + a + b - effective_kernel_size(k, d)) // st + 1 for s, (a, b), k, d, st in zip(
+def conv_output_sizes(args: ConvArgs, weight) -> list:
+    """The spatial output sizes of a parsed convolution."""
+    return [(s + a + b - effective_kernel_size(k, d)) // st + 1 for s, (a, b), k, d, st in zip(
         args.input.shape[2:], args.padding, weight.shape[2:], args.dilation, args.stride)]
-    out = args.input.new_zeros(args.input.shape[0], 0, *sizes)
-    for t in upcast_complex32(weight, bias):  # no values, but a gradient of zeros
-        out = out if t is None else out + (t.sum() * 0).to(out.dtype)
+
+
+def empty_output(x, weight, bias, C_out: int, sizes) -> torch.Tensor:
+    """PyTorch's result for an input without elements (ATen's "empty" backend, which runs
+    no kernel): the input times one weight (plus one bias), viewed as the output. No
+    values, but PyTorch's shape, strides and autograd graph. An input with no channels
+    gives an output with none either (PyTorch's answer, rather than the bias).
+
+    ``x``: the batched input; ``C_out``, ``sizes``: the output's channels and spatial sizes.
+    """
+    x, weight, bias = upcast_complex32(x, weight, bias)
+    no_channels = x.shape[1] == 0
+    out = x.reshape(-1) * weight.reshape(-1) if no_channels else x * weight.reshape(-1)[0]
+    if bias is not None:
+        out = out + bias[0]
+    return out.view(x.shape[0], 0 if no_channels else C_out, *sizes)
+
+
+def no_channels_output(args: ConvArgs, weight, bias) -> torch.Tensor:
+    """:func:`empty_output` for a parsed convolution, unbatched if the call was."""
+    out = empty_output(args.input, weight, bias, weight.shape[0],
+                       conv_output_sizes(args, weight))
+    out = out.to(args.input.dtype)
     return out.squeeze(0) if args.unbatched else out
 
 

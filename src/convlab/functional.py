@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import (
+    empty_output,
     no_channels_output,
     parse_conv_args,
     parse_conv_transpose_args,
@@ -348,7 +349,7 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, dims):
     args = parse_conv_args(input, weight, bias, stride, padding, dilation, groups, dims=dims)
     x, stride, pads, dilation, groups = (args.input, args.stride, args.padding, args.dilation,
                                          args.groups)
-    if x.shape[1] == 0:  # no input channels: PyTorch's "empty" result
+    if x.numel() == 0:  # an empty batch or no input channels: PyTorch's "empty" backend
         return no_channels_output(args, weight, bias)
     if x.dtype == torch.complex32:  # no complex32 GEMM on the CPU: compute in complex64
         x, weight, bias = upcast_complex32(x, weight, bias)
@@ -359,9 +360,16 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, dims):
         out = _conv_taps(x, weight, bias, stride, pads, dilation, groups)
     else:
         out = _conv_im2col(x, weight, bias, stride, pads, dilation, groups)
-    out = out.to(args.input.dtype).contiguous(memory_format=_memory_format(
-        args.input, weight, False, stride, pads, dilation, (0,) * dims, groups))
+    fmt = _memory_format(args.input, weight, False, stride, pads, dilation, (0,) * dims, groups)
+    out = _in_format(out.to(args.input.dtype), fmt)
     return out.squeeze(0) if args.unbatched else out
+
+
+def _in_format(out, fmt):
+    """``out`` in memory format ``fmt``; an empty one with that format's standard strides
+    (they decide ``is_contiguous(memory_format=...)`` even without elements)."""
+    return out.clone(memory_format=fmt) if out.numel() == 0 else out.contiguous(
+        memory_format=fmt)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -409,19 +417,23 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
     args = parse_conv_transpose_args(input, weight, bias, stride, padding, output_padding,
                                      groups, dilation, dims=dims)  # chapter 6's checks, N-d
     x, unbatched, stride, padding, output_padding, dilation, groups = args
+    if x.numel() == 0:  # an empty batch: PyTorch's "empty" backend (its strides included)
+        sizes = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1 for i, k, s, p, op, d in zip(
+            x.shape[2:], weight.shape[2:], stride, padding, output_padding, dilation)]
+        out = empty_output(x, weight, bias, weight.shape[1] * groups, sizes).to(x.dtype)
+        return out.squeeze(0) if unbatched else out
     dtype = x.dtype
     x, weight, bias = upcast_complex32(x, weight, bias)  # no complex32 GEMM on the CPU
     bias = None if bias is None else bias.to(x.dtype)  # (N, C_in, *S_in) and (C_out,)
-    # zero insertion would multiply mostly zeros; an empty batch may have empty outputs
-    if (any(s > 1 for s in stride) or x.shape[0] == 0
-            or (_values_readable(weight) and not _all_finite(weight))):
+    # zero insertion would multiply mostly zeros; padding must not multiply an inf weight
+    if any(s > 1 for s in stride) or (_values_readable(weight) and not _all_finite(weight)):
         out = _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, groups,
                                       dilation)
     else:
         out = _conv_transpose_as_conv(x, weight, bias, padding, output_padding, groups, dilation)
     pads = [(p, p) for p in padding]
-    out = out.to(dtype).contiguous(memory_format=_memory_format(
-        args.input, weight, True, stride, pads, dilation, output_padding, groups))
+    out = _in_format(out.to(dtype), _memory_format(args.input, weight, True, stride, pads,
+                                                   dilation, output_padding, groups))
     return out.squeeze(0) if unbatched else out
 
 
@@ -440,7 +452,8 @@ def _conv_transpose_as_conv(x, weight, bias, padding, output_padding, groups, di
 
 def _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, groups,
                             dilation):
-    """Strided (or empty-batch) case: every input value stamps the kernel into the output.
+    """Strided case (or a non-finite weight): every input value stamps the kernel into the
+    output.
 
     ``cols[n, o, *u, *i'] = sum_c w[c, o, *u] x[n, c, *i']`` is one GEMM per group; one
     ``scatter_add`` then adds each ``cols`` value into ``y[n, o, s*i' + d*u]``, and the
