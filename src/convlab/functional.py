@@ -468,7 +468,7 @@ def _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, gr
             for i, s, dl, k, op in zip(S, stride, dilation, kernel, output_padding)]
     where = _stamp_positions(kernel, S, stride, dilation, full, x.device)  # (K*L_in,)
     out = x.new_zeros(N, G * C_og, math.prod(full)).scatter_add(
-        2, where.expand(N, G * C_og, -1), cols.reshape(N, G * C_og, len(where)))  # S_full flat
+        2, where.expand(N, G * C_og, -1), cols.reshape(N, G * C_og, -1))  # S_full flat
     out = out.view(N, G * C_og, *full)[(Ellipsis, *(slice(p, f - p)
                                                      for p, f in zip(padding, full)))]
     return out.contiguous() if bias is None else out + bias.view(-1, *[1] * len(S))
