@@ -172,7 +172,7 @@ def test_jit_trace_of_modules():
         torch.manual_seed(0)
         ours = getattr(cnn, name)(4, 6, 3, stride=2, padding=1)
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "`torch.jit.trace` is deprecated")
+            warnings.filterwarnings("ignore", "`torch.jit.trace.*` is deprecated")
             traced = torch.jit.trace(ours, torch.randn(*x_shape))
         for shape in ((1, 4, 7, 12), (3, 4, 16, 5)):
             x = torch.randn(*shape)
