@@ -369,11 +369,14 @@ def torch_fn(name):
     return getattr(F, name)
 
 
-def assert_same_values(got, expected, rtol=1e-4, atol=1e-5):
+def assert_same_values(got, expected, rtol=1e-4, atol=1e-5, where=None):
     """Same shape and dtype, the same ``nan``/``+inf``/``-inf`` positions, and the finite
-    values close at the scale of the largest finite one."""
+    values close at the scale of the largest finite one; ``where`` (a bool tensor shaped
+    like the output) restricts the comparison of values to those positions."""
     assert got.shape == expected.shape, (tuple(got.shape), tuple(expected.shape))
     assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
+    if where is not None:
+        got, expected = got[where], expected[where]
     if got.is_complex():
         got, expected = torch.view_as_real(got), torch.view_as_real(expected)
     for name, mask in (("nan", torch.isnan), ("+inf", lambda t: t == float("inf")),
@@ -386,3 +389,14 @@ def assert_same_values(got, expected, rtol=1e-4, atol=1e-5):
         g, e = got[finite].double(), expected[finite].double()
         scale = e.abs().max().clamp(min=1e-30)
         torch.testing.assert_close(g / scale, e / scale, rtol=rtol, atol=atol)
+
+
+def interior(shape, size, kernel, stride, padding, dilation):
+    """Bool mask of the outputs ``(N, C_out, *O)`` whose whole window lies inside the input
+    (no tap reads padding). ``padding``: ``(before, after)`` per dim."""
+    mask = torch.ones(shape, dtype=torch.bool)
+    for dim, (S, k, s, (before, _), d) in enumerate(zip(size, kernel, stride, padding, dilation)):
+        i = torch.arange(shape[2 + dim])
+        inside = (s * i - before >= 0) & (s * i - before + d * (k - 1) <= S - 1)
+        mask &= inside.view(*[1] * (2 + dim), -1, *[1] * (len(size) - dim - 1))
+    return mask

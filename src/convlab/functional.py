@@ -179,10 +179,12 @@ def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
     forms the same products as PyTorch, does the rest.
 
     **Padding.** PyTorch's slow kernels multiply the padding's zeros (``0 * inf = nan``);
-    oneDNN's direct kernels, which it runs for ungrouped float32/bfloat16 convolutions
-    without a kernel dimension of size 1 (measured), skip padded positions. With a
-    non-finite weight and padding there (``torch._C._select_conv_backend`` says oneDNN),
-    ``'taps'`` sums over in-range input only.
+    oneDNN's direct kernels, which it runs (measured) for ungrouped float32/bfloat16
+    convolutions whose padding is narrower than the dilated kernel in every dimension,
+    skip padded positions. With a non-finite weight and padding
+    there (``torch._C._select_conv_backend`` says oneDNN), ``'taps'`` sums over in-range
+    input only. (For grouped convolutions oneDNN's choice, and with it PyTorch's ``nan``
+    pattern at the border, varies.)
 
     Under ``vmap`` and ``torch.jit.trace`` no value can steer a branch: im2col.
     """
@@ -190,7 +192,8 @@ def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
     if backend.startswith("winograd") and _values_readable(x, weight, bias):
         if _winograd_keeps_finite(x, weight, bias, tile=int(backend[-1])):
             return backend
-    direct = groups == 1 and min(weight.shape[2:]) > 1  # oneDNN's direct kernels, if chosen
+    direct = groups == 1 and all(a < d * (k - 1) + 1  # where oneDNN runs its direct kernels
+                                 for k, (a, _), d in zip(weight.shape[2:], padding, dilation))
     if direct and any(a or b for a, b in padding) and _values_readable(weight):
         if not _all_finite(weight) and _aten_backend(
                 x, weight, False, stride, padding, dilation, (0,) * len(stride), 1) == "Mkldnn":
