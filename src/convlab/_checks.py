@@ -383,8 +383,9 @@ def empty_output(x, weight, bias, C_out: int, sizes) -> torch.Tensor:
     return out.view(x.shape[0], 0 if no_channels else C_out, *sizes)
 
 
-def no_channels_output(args: ConvArgs, weight, bias) -> torch.Tensor:
-    """:func:`empty_output` for a parsed convolution, unbatched if the call was."""
+def empty_conv_output(args: ConvArgs, weight, bias) -> torch.Tensor:
+    """:func:`empty_output` for a parsed convolution whose input has no elements (an empty
+    batch, or no channels), unbatched if the call was."""
     out = empty_output(args.input, weight, bias, weight.shape[0],
                        conv_output_sizes(args, weight))
     out = out.to(args.input.dtype)
@@ -405,7 +406,7 @@ def edge_cases_like_torch(no_integers: str | None = None, transposed: bool = Fal
         def wrapper(input, weight, bias=None, *args, **kwargs):
             parsed = parse(input, weight, bias, *args, **kwargs)  # PyTorch's errors first
             if not transposed and parsed.input.shape[1] == 0:
-                return no_channels_output(parsed, weight, bias)
+                return empty_conv_output(parsed, weight, bias)
             if input.dtype == torch.complex32:
                 out = fn(*upcast_complex32(input, weight, bias), *args, **kwargs)
                 return out.to(torch.complex32)

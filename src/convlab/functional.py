@@ -40,8 +40,8 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import (
+    empty_conv_output,
     empty_output,
-    no_channels_output,
     parse_conv_args,
     parse_conv_transpose_args,
     upcast_complex32,
@@ -178,15 +178,19 @@ def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
     is finite, and so is PyTorch's direct sum, whose bound is smaller; im2col, which
     forms the same products as PyTorch, does the rest.
 
+    The test costs two reductions over ``x`` and ``w`` (``amax``, ``amin``): about 1% of a
+    Winograd layer.
+
     **Padding.** PyTorch's slow kernels multiply the padding's zeros (``0 * inf = nan``);
     oneDNN's direct kernels, which it runs (measured) for ungrouped float32/bfloat16
     convolutions whose padding is narrower than the dilated kernel in every dimension,
-    skip padded positions. With a non-finite weight and padding
-    there (``torch._C._select_conv_backend`` says oneDNN), ``'taps'`` sums over in-range
-    input only. (For grouped convolutions oneDNN's choice, and with it PyTorch's ``nan``
-    pattern at the border, varies.)
+    skip padded positions. With a non-finite weight and padding there
+    (``torch._C._select_conv_backend`` says oneDNN), ``'taps'`` sums over in-range input
+    only. (For other shapes oneDNN's own choice of algorithm, and with it PyTorch's
+    ``nan`` pattern at the border, varies.)
 
-    Under ``vmap`` and ``torch.jit.trace`` no value can steer a branch: im2col.
+    Under ``vmap``, ``torch.compile`` and ``torch.jit.trace`` no value can steer a branch
+    (a graph break, or a trace that would not hold for other values): im2col.
     """
     backend = _fastest_backend(x, weight, stride, padding, dilation, groups)
     if backend.startswith("winograd") and _values_readable(x, weight, bias):
@@ -353,7 +357,7 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, dims):
     x, stride, pads, dilation, groups = (args.input, args.stride, args.padding, args.dilation,
                                          args.groups)
     if x.numel() == 0:  # an empty batch or no input channels: PyTorch's "empty" backend
-        return no_channels_output(args, weight, bias)
+        return empty_conv_output(args, weight, bias)
     if x.dtype == torch.complex32:  # no complex32 GEMM on the CPU: compute in complex64
         x, weight, bias = upcast_complex32(x, weight, bias)
     backend = _choose_backend(x, weight, bias, stride, pads, dilation, groups)
@@ -364,15 +368,8 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, dims):
     else:
         out = _conv_im2col(x, weight, bias, stride, pads, dilation, groups)
     fmt = _memory_format(args.input, weight, False, stride, pads, dilation, (0,) * dims, groups)
-    out = _in_format(out.to(args.input.dtype), fmt)
+    out = out.to(args.input.dtype).contiguous(memory_format=fmt)
     return out.squeeze(0) if args.unbatched else out
-
-
-def _in_format(out, fmt):
-    """``out`` in memory format ``fmt``; an empty one with that format's standard strides
-    (they decide ``is_contiguous(memory_format=...)`` even without elements)."""
-    return out.clone(memory_format=fmt) if out.numel() == 0 else out.contiguous(
-        memory_format=fmt)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -434,9 +431,9 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
                                       dilation)
     else:
         out = _conv_transpose_as_conv(x, weight, bias, padding, output_padding, groups, dilation)
-    pads = [(p, p) for p in padding]
-    out = _in_format(out.to(dtype), _memory_format(args.input, weight, True, stride, pads,
-                                                   dilation, output_padding, groups))
+    fmt = _memory_format(args.input, weight, True, stride, [(p, p) for p in padding], dilation,
+                         output_padding, groups)
+    out = out.to(dtype).contiguous(memory_format=fmt)
     return out.squeeze(0) if unbatched else out
 
 
