@@ -127,3 +127,10 @@ def test_definition_has_one_loop_per_index_of_the_formula():
                  "for j in range(W_out)", "for c in range(C_in)", "for u in range(kH)",
                  "for v in range(kW)"):
         assert loop in source
+
+
+def test_shown_source_fits_the_page_column():
+    """Chapter 2 shows both loops with show_source: no line wraps in the 688 px column."""
+    for fn in (conv2d_definition, conv2d_naive):
+        widest = max(len(line) for line in inspect.getsource(fn).splitlines())
+        assert widest <= 79, (fn.__name__, widest)
