@@ -94,4 +94,4 @@ def test_shown_source_fits_the_page_column():
 
     for fn in (conv_output_size, same_padding):
         widest = max(len(line) for line in inspect.getsource(fn).splitlines())
-        assert widest <= 79, (fn.__name__, widest)
+        assert widest <= 77, (fn.__name__, widest)

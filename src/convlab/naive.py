@@ -98,7 +98,7 @@ def conv2d_naive(input, weight, bias=None, stride=1, padding=0, dilation=1,
     x = x.reshape(N, G, C_in_g, H_pad, W_pad)  # (N, G, C_in/G, H_pad, W_pad)
     x = x.transpose(0, 1)  # (G, N, C_in/G, H_pad, W_pad)
     w = weight.reshape(G, C_out // G, C_in_g, kH, kW)
-    w = w.transpose(1, 2)  # (G, C_in/G, C_out/G, kH, kW): ready for pixel @ w
+    w = w.transpose(1, 2)  # (G, C_in/G, C_out/G, kH, kW): for pixel @ w
     out = x.new_empty(G, N, C_out // G, H_out, W_out)
     for i in range(H_out):  # every output position (i, j) ...
         for j in range(W_out):
@@ -106,7 +106,7 @@ def conv2d_naive(input, weight, bias=None, stride=1, padding=0, dilation=1,
             for u in range(kH):  # ... sums over every kernel tap (u, v)
                 for v in range(kW):
                     pixel = x[..., i * sH + u * dH, j * sW + v * dW]
-                    # (G, N, C_in/G) @ (G, C_in/G, C_out/G) -> (G, N, C_out/G)
+                    # (G, N, C_in/G) @ (G, C_in/G, C_out/G): (G, N, C_out/G)
                     acc = acc + pixel @ w[..., u, v]
             out[..., i, j] = acc  # (G, N, C_out/G)
     out = out.transpose(0, 1).reshape(N, C_out, H_out, W_out)
