@@ -69,7 +69,7 @@ def bench_layer(C_in, C_out, k, stride, padding, H, batch, repeats):
     w = torch.randn(C_out, C_in, k, k) / (C_in * k * k) ** 0.5
     b = torch.randn(C_out)
     pads = ((padding, padding), (padding, padding))
-    chosen = functional._choose_backend(x, w, (stride, stride), pads, (1, 1), 1)
+    chosen = functional._choose_backend(x, w, b, (stride, stride), pads, (1, 1), 1)
     applies = functional._winograd_applies(w, (stride, stride), pads, (1, 1), 1)
     names = [n for n in BACKENDS if applies or not n.startswith("winograd")]  # others: n/a
     with torch.no_grad():

@@ -11,7 +11,10 @@ Shared pieces for the property tests of any function with ``F.conv2d``'s signatu
   and compare (tight float64 tolerances, looser float32 ones);
 - ``INVALID_ARGUMENTS``: the invalid-argument table, a list of ``(name, build)`` where
   ``build()`` returns the keyword arguments of a ``conv2d`` call that PyTorch rejects;
-  ``PYTORCH_RAISES[name]`` is the exception type ``F.conv2d`` raises for it.
+  ``PYTORCH_RAISES[name]`` is the exception type ``F.conv2d`` raises for it;
+- :func:`no_torch_conv` / :func:`spied`: the dispatch spy (profiler + ``TorchDispatchMode``)
+  that fails if a PyTorch convolution kernel runs;
+- :func:`nd_calls`: random valid calls of the six N-d functionals (the drop-in tests).
 
 Sizes are kept small so that the slowest rung (the naive loop) runs thousands of
 examples in seconds; faster rungs reuse the same strategies unchanged.
@@ -19,11 +22,14 @@ examples in seconds; faster rungs reuse the same strategies unchanged.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
+from torch.utils._python_dispatch import TorchDispatchMode
 
 # Implementations that only apply to some configurations raise ValueError for the
 # others (DESIGN: Winograd is 3x3, stride 1, dilation 1 only). For them a ValueError on
@@ -238,3 +244,159 @@ def torch_exception(call: dict):
     except Exception as exc:  # noqa: BLE001 - we want whatever PyTorch raises
         return exc
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# The dispatch spy: no PyTorch convolution kernel may run inside convlab's code.
+# ---------------------------------------------------------------------------------------
+
+# ATen's convolution operators and kernels, by name ("aten::convolution",
+# "aten.mkldnn_convolution.default", "aten::_slow_conv2d_forward", ...); queries such as
+# "aten::_nnpack_available" (asked by torch._C._select_conv_backend) compute nothing
+CONV_OP = re.compile(r"conv(olution|_tbc|_transpose|[123]d|_depthwise)|slow_conv|thnn_conv|"
+                     r"cudnn_conv|mkldnn_conv|miopen_conv", re.IGNORECASE)
+
+
+class _OpLog(TorchDispatchMode):
+    """Records every ATen operator that reaches the Python dispatcher."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def no_torch_conv(dispatch: bool = True, profile: bool = False):
+    """Fail if a PyTorch convolution operator or kernel runs inside the block.
+
+    ``dispatch``: a ``TorchDispatchMode`` sees every operator that reaches Python dispatch,
+    forward and backward (cheap: on for every example). ``profile``: the profiler sees
+    every ATen operator C++ runs, also under ``torch.func`` transforms and in compiled code
+    (about 50 ms a start: once per batch of calls). ``torch.compile`` does not trace
+    through an active dispatch mode, so compiled code is checked with the profiler alone.
+    """
+    log = _OpLog()
+    with contextlib.ExitStack() as stack:
+        prof = (stack.enter_context(torch.profiler.profile(
+            activities=[torch.profiler.ProfilerActivity.CPU])) if profile else None)
+        if dispatch:
+            stack.enter_context(log)
+        yield
+    names = set(log.ops) | ({event.name for event in prof.events()} if profile else set())
+    assert names, "the spy saw no operator at all"
+    convs = sorted(name for name in names if CONV_OP.search(name))
+    assert not convs, f"PyTorch convolution kernels ran: {convs}"
+
+
+def spied(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` under :func:`no_torch_conv` (the dispatch mode)."""
+    with no_torch_conv():
+        return fn(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# Random N-d calls of the six functionals, for the drop-in categories.
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NdCall:
+    """One call of ``torch.nn.functional.<name>``: shapes and arguments, no tensors yet."""
+
+    name: str  # conv1d ... conv_transpose3d
+    N: int | None  # None: unbatched
+    C_in: int
+    C_out: int
+    size: tuple
+    kernel: tuple
+    kwargs: dict
+    bias: bool
+    seed: int
+
+    @property
+    def transposed(self) -> bool:
+        return self.name.startswith("conv_transpose")
+
+    @property
+    def dims(self) -> int:
+        return len(self.size)
+
+    def tensors(self, dtype=torch.float64, scale: float = 1.0):
+        """``(input, weight, bias)`` for this call, random normal times ``scale``."""
+        gen = torch.Generator().manual_seed(self.seed)
+        G = self.kwargs.get("groups", 1)
+        x_shape = ((self.N,) if self.N is not None else ()) + (self.C_in, *self.size)
+        w_shape = ((self.C_in, self.C_out // G) if self.transposed
+                   else (self.C_out, self.C_in // G)) + self.kernel
+        make = lambda *shape: (torch.randn(*shape, generator=gen, dtype=torch.float64)
+                               * scale).to(dtype)
+        return make(*x_shape), make(*w_shape), make(self.C_out) if self.bias else None
+
+
+@st.composite
+def nd_calls(draw, names=None, max_channels: int = 3, max_size: int = 6, batch=(0, 1, 2, None),
+             min_channels: int = 1):
+    """A random valid call of one of the six functionals (``names`` restricts them)."""
+    name = draw(st.sampled_from(names or ["conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                                          "conv_transpose2d", "conv_transpose3d"]))
+    dims, transposed = int(name[-2]), name.startswith("conv_transpose")
+    G = draw(st.sampled_from([1, 1, 2]))
+    C_in = G * draw(st.integers(min_channels, max_channels))
+    C_out = G * draw(st.integers(1, max_channels))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    s = [draw(st.integers(1, 2)) for _ in range(dims)]
+    d = [draw(st.integers(1, 2)) for _ in range(dims)]
+    size = tuple(draw(st.integers(d_ * (k_ - 1) + 1, d_ * (k_ - 1) + max_size - dims))
+                 for k_, d_ in zip(k, d))
+    if transposed:
+        pad = [draw(st.integers(0, d_ * (k_ - 1))) for k_, d_ in zip(k, d)]
+        out_pad = [draw(st.integers(0, max(s_, d_) - 1)) for s_, d_ in zip(s, d)]
+        kwargs = dict(stride=s, padding=pad, output_padding=out_pad, groups=G, dilation=d)
+    else:
+        mode = draw(st.sampled_from(["int", "int", "same", "valid"]))
+        pad = mode if mode != "int" else [draw(st.integers(0, 2)) for _ in range(dims)]
+        kwargs = dict(stride=[1] * dims if mode == "same" else s, padding=pad, dilation=d,
+                      groups=G)
+    return NdCall(name, draw(st.sampled_from(batch)), C_in, C_out, size, k, kwargs,
+                  draw(st.booleans()), draw(st.integers(0, 2**31 - 1)))
+
+
+def torch_fn(name):
+    """``torch.nn.functional.<name>``, the reference."""
+    return getattr(F, name)
+
+
+def assert_same_values(got, expected, rtol=1e-4, atol=1e-5, where=None):
+    """Same shape and dtype, the same ``nan``/``+inf``/``-inf`` positions, and the finite
+    values close at the scale of the largest finite one; ``where`` (a bool tensor shaped
+    like the output) restricts the comparison of values to those positions."""
+    assert got.shape == expected.shape, (tuple(got.shape), tuple(expected.shape))
+    assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
+    if where is not None:
+        got, expected = got[where], expected[where]
+    if got.is_complex():
+        got, expected = torch.view_as_real(got), torch.view_as_real(expected)
+    for name, mask in (("nan", torch.isnan), ("+inf", lambda t: t == float("inf")),
+                       ("-inf", lambda t: t == -float("inf"))):
+        a, b = mask(got), mask(expected)
+        assert torch.equal(a, b), (f"{name} at {int(a.sum())} positions, PyTorch "
+                                   f"{int(b.sum())}; they differ at {int((a ^ b).sum())}")
+    finite = torch.isfinite(expected)
+    if finite.any():
+        g, e = got[finite].double(), expected[finite].double()
+        scale = e.abs().max().clamp(min=1e-30)
+        torch.testing.assert_close(g / scale, e / scale, rtol=rtol, atol=atol)
+
+
+def interior(shape, size, kernel, stride, padding, dilation):
+    """Bool mask of the outputs ``(N, C_out, *O)`` whose whole window lies inside the input
+    (no tap reads padding). ``padding``: ``(before, after)`` per dim."""
+    mask = torch.ones(shape, dtype=torch.bool)
+    for dim, (S, k, s, (before, _), d) in enumerate(zip(size, kernel, stride, padding, dilation)):
+        i = torch.arange(shape[2 + dim])
+        inside = (s * i - before >= 0) & (s * i - before + d * (k - 1) <= S - 1)
+        mask &= inside.view(*[1] * (2 + dim), -1, *[1] * (len(size) - dim - 1))
+    return mask

@@ -98,13 +98,14 @@ def test_both_backends_agree_with_torch(backend, monkeypatch):
         torch.testing.assert_close(ours, theirs)
         torch.testing.assert_close(torch.autograd.grad(ours.sum(), (x, w3)),
                                    torch.autograd.grad(theirs.sum(), (x, w3)))
-    assert functional._choose_backend(x, w3, (1, 1), ((1, 1), (1, 1)), (1, 1), 1) == backend
+    assert functional._choose_backend(x, w3, b, (1, 1), ((1, 1), (1, 1)), (1, 1), 1) == backend
 
 
 def test_float32_resnet_layers_and_complex():
     for C, H, backend in ((16, 14, "im2col"), (128, 14, "winograd2"), (64, 16, "winograd4")):
         x, w = torch.randn(2, C, H, H), torch.randn(32, C, 3, 3) / C ** 0.5
-        assert functional._choose_backend(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1) == backend
+        pads = ((1, 1), (1, 1))
+        assert functional._choose_backend(x, w, None, (1, 1), pads, (1, 1), 1) == backend
         torch.testing.assert_close(functional.conv2d(x, w, None, 1, 1),
                                    F.conv2d(x, w, None, 1, 1), atol=1e-4, rtol=1e-4)
     xc, wc = torch.randn(1, 2, 6, dtype=torch.complex128), torch.randn(3, 2, 3,

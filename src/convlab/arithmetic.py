@@ -1,21 +1,20 @@
-"""Convolution arithmetic: output sizes, ``'same'`` padding and receptive fields.
+r"""Convolution arithmetic: output sizes, ``'same'`` padding and receptive fields.
 
 One place for the formulas every other module uses (Dumoulin & Visin, 2016).
-For one spatial dimension with input size :math:`H_\\text{in}`, kernel size :math:`k`,
+For one spatial dimension with input size :math:`H_\text{in}`, kernel size :math:`k`,
 stride :math:`s`, padding :math:`p` (on each side) and dilation :math:`d`:
 
 .. math::
 
-    k_\\text{eff} = d\\,(k - 1) + 1, \\qquad
-    H_\\text{out} = \\left\\lfloor \\frac{H_\\text{in} + 2p - k_\\text{eff}}{s}
-                    \\right\\rfloor + 1 .
+    k_\text{eff} = d\,(k - 1) + 1, \qquad
+    H_\text{out} = \left\lfloor \frac{H_\text{in} + 2p - k_\text{eff}}{s} \right\rfloor + 1 .
 
-A transposed convolution inverts that map (``output_padding``, :math:`p_\\text{out}`,
-picks one of the :math:`s` input sizes that the floor sends to the same size):
+A transposed convolution inverts that map (:math:`p_\text{out}`, ``output_padding``, picks
+one of the :math:`s` input sizes that the floor sends to the same :math:`H_\text{out}`):
 
 .. math::
 
-    H_\\text{out} = (H_\\text{in} - 1)\\,s - 2p + d\\,(k - 1) + p_\\text{out} + 1 .
+    H_\text{out} = (H_\text{in} - 1)\,s - 2p + d\,(k - 1) + p_\text{out} + 1 .
 """
 
 from __future__ import annotations

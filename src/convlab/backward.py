@@ -1,18 +1,19 @@
 r"""The backward pass of a 2-D convolution, computed as convolutions.
 
-For :math:`y = x \star W + b` (cross-correlation, stride :math:`s`, dilation :math:`d`)
+For :math:`y = x \star w + b` (cross-correlation, stride :math:`s`, dilation :math:`d`)
 
 .. math::
 
-    y[n, o, h, w] = b[o] + \sum_{c, i, j} W[o, c, i, j]\;
-                    x_\text{pad}[n, c,\; s h + d i,\; s w + d j],
+    y[n, o, i, j] = b[o] + \sum_{c, u, v} w[o, c, u, v]\;
+                    x_p[n, c,\; s i + d u,\; s j + d v],
 
-the chain rule gives three gradients, each one a convolution again:
+the chain rule gives three gradients of the loss :math:`L`, with :math:`g = \partial L /
+\partial y`, each one a convolution again:
 
-- :math:`\partial L/\partial b[o] = \sum_{n,h,w} g[n, o, h, w]` (a sum);
-- :math:`\partial L/\partial x` is a *transposed* convolution of :math:`g` with :math:`W`
+- :math:`\partial L/\partial b[o] = \sum_{n,i,j} g[n, o, i, j]` (a sum);
+- :math:`\partial L/\partial x` is a *transposed* convolution of :math:`g` with :math:`w`
   (zero-insert :math:`g` at stride :math:`s`, correlate with the flipped kernel);
-- :math:`\partial L/\partial W[o, c] = \sum_n x[n, c] \star g[n, o]`: a correlation of the
+- :math:`\partial L/\partial w[o, c] = \sum_n x[n, c] \star g[n, o]`: a correlation of the
   input with :math:`g` in which stride and dilation swap roles.
 
 Rows/columns the forward never read (when ``stride`` does not divide the padded size)
@@ -32,13 +33,15 @@ def correlate(x: torch.Tensor, w: torch.Tensor, stride=(1, 1), dilation=(1, 1)) 
 
     .. math::
 
-        \text{out}[n, g, o, h, w] = \sum_{c, i, j}
-        x[n, g, c,\; s_h h + d_h i,\; s_w w + d_w j]\; w[g, o, c, i, j]
+        y[n, o, i, j] = \sum_{c, u, v} x[n, c,\; s_H i + d_H u,\; s_W j + d_W v]\; w[o, c, u, v]
+
+    separately in each of the :math:`G` groups (the second dimension of ``x`` and the
+    first of ``w``).
 
     Shape:
-        - x: :math:`(N, G, C, H, W)`, w: :math:`(G, O, C, kH, kW)`
-        - output: :math:`(N, G, O, H_{out}, W_{out})`,
-          :math:`H_{out} = \lfloor (H - d_h (kH - 1) - 1) / s_h \rfloor + 1`
+        - x: :math:`(N, G, C, H, W)`, w: :math:`(G, O, C, k_H, k_W)`
+        - output: :math:`(N, G, O, H_\text{out}, W_\text{out})`,
+          :math:`H_\text{out} = \lfloor (H - d_H (k_H - 1) - 1) / s_H \rfloor + 1`
     """
     N, G, C, H, W = x.shape
     kH, kW = w.shape[-2:]
@@ -49,7 +52,7 @@ def correlate(x: torch.Tensor, w: torch.Tensor, stride=(1, 1), dilation=(1, 1)) 
     windows = x.as_strided(  # (N, G, C, kH, kW, H_out, W_out): every window, no copy
         (N, G, C, kH, kW, H_out, W_out),
         (sN, sG, sC, d_h * sH, d_w * sW, s_h * sH, s_w * sW), x.storage_offset())
-    return torch.einsum("ngcijhw,gocij->ngohw", windows, w)  # (N, G, O, H_out, W_out)
+    return torch.einsum("ngcuvij,gocuv->ngoij", windows, w)  # (N, G, O, H_out, W_out)
 
 
 def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
@@ -59,11 +62,15 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     :math:`g` = ``grad_output``: a transposed convolution, a correlation and a sum.
 
     Shape:
-        - grad_output: :math:`(N, C_{out}, H_{out}, W_{out})` or unbatched
-        - input: :math:`(N, C_{in}, H_{in}, W_{in})` or :math:`(C_{in}, H_{in}, W_{in})`
-        - weight: :math:`(C_{out}, C_{in}/\text{groups}, kH, kW)`
-        - returns: tensors shaped like input, weight and :math:`(C_{out},)`
+        - grad_output: :math:`(N, C_\text{out}, H_\text{out}, W_\text{out})` or unbatched
+        - input: :math:`(N, C_\text{in}, H_\text{in}, W_\text{in})` or
+          :math:`(C_\text{in}, H_\text{in}, W_\text{in})`
+        - weight: :math:`(C_\text{out}, C_\text{in}/G, k_H, k_W)`
+        - returns: tensors shaped like input, weight and :math:`(C_\text{out},)`
     """
+    if not isinstance(grad_output, torch.Tensor):
+        raise TypeError(f"conv2d_backward(): grad_output must be a Tensor, got "
+                        f"{type(grad_output).__name__}")
     args = parse_conv_args(input, weight, None, stride, padding, dilation, groups)
     x, G, (s_h, s_w), (d_h, d_w) = args.input, args.groups, args.stride, args.dilation
     g = grad_output.unsqueeze(0) if args.unbatched else grad_output  # (N, C_out, H_out, W_out)

@@ -1,33 +1,39 @@
-"""FFT convolution: the convolution theorem turns the sliding sum into a product.
+r"""FFT convolution: the convolution theorem turns the sliding sum into a product.
 
 A circular cross-correlation in space is a product in frequency,
-``x ⋆ w = F^{-1}( F(x) · conj(F(w)) )`` for real signals (Mathieu et al., 2013).
-Only the "valid" outputs are needed, and those never wrap around: output ``y`` reads
-input rows ``y .. y + k_eff - 1 <= H_pad - 1``. The cost is ``O(H W log(H W))`` per
-channel pair, independent of the kernel size, so FFT pays for large kernels.
+:math:`x \star w = \mathcal{F}^{-1}\big(\mathcal{F}(x) \cdot \overline{\mathcal{F}(\bar w)}\big)`
+(:math:`\bar w = w` for real kernels; Mathieu et al., 2013). Only the "valid" outputs
+are needed, and those never wrap around: output row :math:`i` reads input rows
+:math:`i, \dots, i + k_\text{eff} - 1 \le H_\text{pad} - 1`. The cost is
+:math:`O(H W \log(H W))` per channel pair, independent of the kernel size, so FFT pays
+for large kernels.
 """
 
 import torch
 
-from ._checks import pad_input, parse_conv_args
+from ._checks import edge_cases_like_torch, pad_input, parse_conv_args
 from .arithmetic import conv_output_size
 
 
+@edge_cases_like_torch(no_integers="its floating-point transforms round")
 def conv2d_fft(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     r"""2-D cross-correlation through ``torch.fft``: transform, multiply, transform back.
 
     .. math::
 
         \hat y[n, o] = \sum_c \hat x[n, c] \cdot \overline{\hat w[o, c]}, \qquad
-        \text{out}[n, o] = \mathcal{F}^{-1}(\hat y[n, o])[::s_h, ::s_w] + b[o],
+        y[n, o] = \mathcal{F}^{-1}(\hat y[n, o])[::s_H, ::s_W] + b[o],
 
-    where hats are 2-D real FFTs of size ``(H_pad, W_pad)``; the kernel is dilated by
-    spreading it with zeros, the stride is applied by subsampling the valid outputs.
+    where hats are 2-D FFTs of size :math:`(H_\text{pad}, W_\text{pad})` (real FFTs for
+    real tensors); the kernel is dilated by spreading it with zeros, the stride is
+    applied by subsampling the valid outputs.
 
     Shape:
-        - input: :math:`(N, C_{in}, H_{in}, W_{in})` or :math:`(C_{in}, H_{in}, W_{in})`
-        - weight: :math:`(C_{out}, C_{in}/\text{groups}, kH, kW)`
-        - output: :math:`(N, C_{out}, H_{out}, W_{out})` or :math:`(C_{out}, H_{out}, W_{out})`
+        - input: :math:`(N, C_\text{in}, H_\text{in}, W_\text{in})` or
+          :math:`(C_\text{in}, H_\text{in}, W_\text{in})`
+        - weight: :math:`(C_\text{out}, C_\text{in}/G, k_H, k_W)`
+        - output: :math:`(N, C_\text{out}, H_\text{out}, W_\text{out})` or
+          :math:`(C_\text{out}, H_\text{out}, W_\text{out})`
     """
     args = parse_conv_args(input, weight, bias, stride, padding, dilation, groups)
     x, G, (d_h, d_w) = pad_input(args.input, args.padding), args.groups, args.dilation
@@ -52,13 +58,18 @@ def _correlate_fft(x, w, groups):
     """Circular cross-correlation of ``(N, C_in, H, W)`` with ``(C_out, C_in/G, kh, kw)``.
 
     Returns ``(N, C_out, H, W)``; entries that did not wrap around are the top-left
-    ``(H - kh + 1, W - kw + 1)``.
+    ``(H - kh + 1, W - kw + 1)``. Real tensors use real FFTs; float16 and bfloat16, which
+    have no CPU FFT, are transformed in float32 and rounded back once.
     """
+    if x.dtype in (torch.float16, torch.bfloat16):
+        return _correlate_fft(x.float(), w.float(), groups).to(x.dtype)
     N, C_in, H, W = x.shape
     C_out, C_in_g = w.shape[:2]
-    x_hat = torch.fft.rfft2(x, s=(H, W))  # (N, C_in, H, W//2 + 1), complex
-    w_hat = torch.fft.rfft2(w, s=(H, W))  # (C_out, C_in/G, H, W//2 + 1): zero-padded kernel
+    fft, ifft = ((torch.fft.fft2, torch.fft.ifft2) if x.is_complex()
+                 else (torch.fft.rfft2, torch.fft.irfft2))
+    x_hat = fft(x, s=(H, W))  # (N, C_in, H, F_w), F_w = W//2 + 1 for real FFTs, else W
+    w_hat = fft(w.conj(), s=(H, W))  # (C_out, C_in/G, H, F_w): the zero-padded kernel
     x_hat = x_hat.unflatten(1, (groups, C_in_g))  # (N, G, C_in/G, H, F_w)
     w_hat = w_hat.unflatten(0, (groups, C_out // groups)).conj()  # (G, C_out/G, C_in/G, H, F_w)
     y_hat = torch.einsum("ngchf,gochf->ngohf", x_hat, w_hat)  # sum over c: (N, G, C_out/G, H, F_w)
-    return torch.fft.irfft2(y_hat.flatten(1, 2), s=(H, W))  # (N, C_out, H, W)
+    return ifft(y_hat.flatten(1, 2), s=(H, W))  # (N, C_out, H, W)

@@ -1,43 +1,63 @@
-"""N-d drop-ins for ``torch.nn.functional``'s convolutions, built from tensor primitives.
+r"""N-d drop-ins for ``torch.nn.functional``'s convolutions, built from tensor primitives.
 
 One implementation serves every rank: ``conv1d``, ``conv2d`` and ``conv3d`` are
 :func:`conv_nd` with ``dims`` = 1, 2, 3, and the three transposed convolutions are
-:func:`conv_transpose_nd`. For a ``d``-dimensional convolution with groups ``G``:
+:func:`conv_transpose_nd`. For a ``d``-dimensional convolution with groups :math:`G`,
+output position :math:`\mathbf{i}` and kernel tap :math:`\mathbf{u}` (``d``-tuples):
 
 .. math::
 
-    \\text{out}[n, c_o, \\mathbf{o}] = b[c_o] + \\sum_{c_i \\in \\text{group}(c_o)}
-    \\sum_{\\mathbf{k}} w[c_o, c_i, \\mathbf{k}]\\;
-    x_\\text{pad}[n, c_i, \\mathbf{s} \\odot \\mathbf{o} + \\mathbf{d} \\odot \\mathbf{k}]
+    y[n, o, \mathbf{i}] = b[o] + \sum_{c \in \text{group}(o)}
+    \sum_{\mathbf{u}} w[o, c, \mathbf{u}]\;
+    x_p[n, c, \mathbf{s} \odot \mathbf{i} + \mathbf{d} \odot \mathbf{u}]
 
-Like PyTorch, :func:`conv_nd` picks a backend per call:
+Like PyTorch, :func:`conv_nd` picks a backend per call (``_choose_backend``):
 
 * **im2col** (every case): pad, ``unfold`` every spatial dim into windows, copy them into
   ``(prod(k)*C_in/G, L)`` column matrices, then GEMMs whose output is already NCHW;
 * **Winograd** F(4x4, 3x3) or F(2x2, 3x3) (``convlab.winograd_fast``; chapter 4 builds
-  F(2x2, 3x3)) for float32 3x3 stride-1 convolutions with many channels
-  (``_choose_backend``).
+  F(2x2, 3x3)) for float32 3x3 stride-1 convolutions with many channels, where it
+  cannot change which outputs are finite;
+* **taps**, one GEMM per kernel tap over in-range input only, for non-finite weights where
+  PyTorch's oneDNN kernel never multiplies its padding.
 
-Gradients come from autograd over these tensor ops. No PyTorch conv kernel is called.
+They behave like PyTorch's under what users do with a convolution: ``torch.autocast``
+(computed in the autocast dtype), every dtype PyTorch's CPU kernels accept (and its
+errors for the others), ``torch.func`` transforms and forward-mode AD, channels-last
+memory formats (the output's is PyTorch's), ``torch.compile(fullgraph=True)`` and
+``torch.jit.trace``. Gradients come from autograd over these tensor ops. No PyTorch conv
+kernel is called.
 """
 
 from __future__ import annotations
 
+import cmath
+import itertools
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
 
-from ._checks import parse_conv_args
+from ._checks import (
+    empty_conv_output,
+    empty_output,
+    parse_conv_args,
+    parse_conv_transpose_args,
+    upcast_complex32,
+)
 from .pooling import avg_pool2d, max_pool2d
-from .transposed import parse_conv_transpose_args
-from .winograd_fast import needs_grad, winograd_conv2d
+from .winograd_fast import GROWTH, can_write_out, is_functorch_wrapped_tensor, winograd_conv2d
 
 # "auto" picks per call (see _choose_backend); a name from BACKENDS forces one (benchmarks)
 BACKEND = "auto"
 BACKENDS = ("im2col", "winograd2", "winograd4")  # winograd<m>: F(m x m, 3 x 3)
 PER_IMAGE_GEMM_MIN_L = 128  # output positions per image from which im2col's GEMMs go per image
 IM2COL_CHUNK_BYTES = 2**24  # columns per chunk of images, when not differentiating
+# ATen backends that write contiguous outputs whatever the input's memory format
+_CONTIGUOUS_BACKENDS = {"Slow3d", "SlowDilated3d", "SlowTranspose3d", "Empty", "MkldnnEmpty",
+                        "NnpackSpatial", "Xnnpack2d", "Winograd3x3Depthwise",
+                        "CudaDepthwise2d", "CudaDepthwise3d"}
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "conv_nd", "conv_transpose_nd", "avg_pool2d", "max_pool2d"]
@@ -48,7 +68,7 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
 
     ``unfold`` views every window; one copy lays them out as the columns of a
     ``(K, L)`` matrix per image and group, ``K = (C_in/G) prod(k)`` in the weight's own
-    ``(c, *k)`` order, so ``W (C_out/G, K) @ cols (K, L)`` is already ``(C_out, *S_out)``:
+    ``(c, *k)`` order, so ``w (C_out/G, K) @ cols (K, L)`` is already ``(C_out, *S_out)``:
     no transpose of the output. Small images (a short ``L``) make thin per-image GEMMs;
     there the batch goes into the columns instead, ``(K, N*L)``, and the output is
     transposed once.
@@ -58,7 +78,8 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     flat = [p for pair in reversed(padding) for p in pair]
     cols = F.pad(x, flat) if any(flat) else x  # (N, C_in, *S_pad)
     for i, (k, s, dl) in enumerate(zip(weight.shape[2:], stride, dilation)):
-        cols = cols.unfold(2 + i, dl * (k - 1) + 1, s)  # (N, C_in, *O, *K_eff) when done
+        # (N, C_in, *O, *K_eff) when done; a stride beyond the padded size leaves one window
+        cols = cols.unfold(2 + i, dl * (k - 1) + 1, min(s, cols.shape[2 + i]))  # (no overflow)
     cols = cols[(Ellipsis, *(slice(None, None, dl) for dl in dilation))]  # (N, C_in, *O, *k)
     O = cols.shape[2:2 + d]
     L, window = math.prod(O), [*range(3 + d, 3 + 2 * d)]  # window: the kernel dims after unflatten
@@ -68,7 +89,7 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     if L >= PER_IMAGE_GEMM_MIN_L:  # per image and group: (C_out/G, K) @ (K, L)
         cols = cols.permute(0, 1, 2, *window, *range(3, 3 + d))  # (N, G, K..., L...), a view
         step = max(1, IM2COL_CHUNK_BYTES // (G * K * L * x.element_size()))
-        if step >= N or needs_grad(x, weight, bias):  # all at once
+        if step >= N or not can_write_out(x, weight, bias):  # all at once
             return _per_image_gemm(cols, w, b, L).view(N, C_out, *O)
         out = x.new_empty(N, C_out, *O)  # a few images at a time: their columns stay in cache
         for i in range(0, N, step):
@@ -91,7 +112,40 @@ def _per_image_gemm(cols, w, b, L, out=None):
     return torch.baddbmm(b, w, cols, out=out)
 
 
-def _choose_backend(x, weight, stride, padding, dilation, groups) -> str:
+def _conv_taps(x, weight, bias, stride, padding, dilation, groups):
+    """The direct sum one kernel tap at a time, over in-range input only (oneDNN's rule).
+
+    For each tap ``u``, ``y[n, o, i] += w[o, c, u] x[n, c, s*i + d*u - p]`` over the
+    output positions ``i`` whose input index exists: a tap that would read padding adds
+    nothing, so ``0 * inf`` never happens there. The odd extra pad of ``'same'`` with an
+    even kernel stays real zeros, as PyTorch pads it explicitly. One GEMM per tap;
+    ``_choose_backend`` uses it only for non-finite weights, where this matters.
+    """
+    extra = [q for a, b in reversed(padding) for q in (0, b - a)]
+    x = F.pad(x, extra) if any(extra) else x  # (N, C_in, *S)
+    N, C_in, *S = x.shape
+    C_out, kernel, p = weight.shape[0], weight.shape[2:], [a for a, _ in padding]
+    O = [(s + 2 * q - dl * (k - 1) - 1) // st + 1
+         for s, q, k, dl, st in zip(S, p, kernel, dilation, stride)]
+    xg = x.unflatten(1, (groups, C_in // groups))  # (N, G, C_in/G, *S)
+    wg = weight.unflatten(0, (groups, C_out // groups))  # (G, C_out/G, C_in/G, *k)
+    out = x.new_zeros(N, groups, C_out // groups, *O)
+    for tap in itertools.product(*map(range, kernel)):
+        first = [max(0, -((dl * u - q) // st)) for u, q, dl, st in zip(tap, p, dilation, stride)]
+        stop = [min(o, (s - 1 + q - dl * u) // st + 1)
+                for u, q, dl, st, s, o in zip(tap, p, dilation, stride, S, O)]
+        if any(a >= b for a, b in zip(first, stop)):
+            continue  # this tap reads only padding
+        reads = [slice(st * a + dl * u - q, st * (b - 1) + dl * u - q + 1, st)
+                 for a, b, u, q, dl, st in zip(first, stop, tap, p, dilation, stride)]
+        part = torch.einsum("ngc...,goc->ngo...", xg[(Ellipsis, *reads)], wg[(Ellipsis, *tap)])
+        out = out + F.pad(part, [q for a, b, o in zip(reversed(first), reversed(stop),
+                                                      reversed(O)) for q in (a, o - b)])
+    out = out.flatten(1, 2)  # (N, C_out, *O)
+    return out if bias is None else out + bias.view(-1, *[1] * len(S))
+
+
+def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
     """Like ATen's ``select_conv_backend``, on measurements (``benchmarks/functional.py``).
 
     Winograd's F(4x4, 3x3) does 4x fewer multiplications than im2col and F(2x2, 3x3)
@@ -112,40 +166,211 @@ def _choose_backend(x, weight, stride, padding, dilation, groups) -> str:
     return "winograd2" if min(H_out, W_out) >= 8 else "im2col"
 
 
+def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
+    """The fastest backend (``_fastest_backend``) that gives PyTorch's answer.
+
+    **Finite where PyTorch is finite.** Winograd's transforms add and subtract input
+    values before any product: one ``inf`` becomes ``inf - inf = nan`` across a whole
+    tile, an ``inf`` weight a whole output channel, and values near the dtype's largest
+    number overflow where the direct sum does not. So Winograd runs only where every
+    value of ``x``, ``w`` and ``b`` is finite and no partial sum can overflow:
+    ``GROWTH[m] * C_in * max|x| * max|w| + max|b|`` (``winograd_fast.growth``: the
+    transforms' norms) below the dtype's largest finite value. Then every intermediate
+    is finite, and so is PyTorch's direct sum, whose bound is smaller; im2col, which
+    forms the same products as PyTorch, does the rest.
+
+    The test costs two reductions over ``x`` and ``w`` (``amax``, ``amin``): about 1% of a
+    Winograd layer.
+
+    **Padding.** PyTorch's slow kernels multiply the padding's zeros (``0 * inf = nan``);
+    oneDNN's direct kernels, which it runs (measured) for ungrouped float32/bfloat16
+    convolutions whose padding is narrower than the dilated kernel in every dimension,
+    skip padded positions. With a non-finite weight and padding there
+    (``torch._C._select_conv_backend`` says oneDNN), ``'taps'`` sums over in-range input
+    only. (For other shapes oneDNN's own choice of algorithm, and with it PyTorch's
+    ``nan`` pattern at the border, varies.)
+
+    Under ``vmap``, ``torch.compile`` and ``torch.jit.trace`` no value can steer a branch
+    (a graph break, or a trace that would not hold for other values): im2col.
+    """
+    backend = _fastest_backend(x, weight, stride, padding, dilation, groups)
+    if backend.startswith("winograd") and _values_readable(x, weight, bias):
+        if _winograd_keeps_finite(x, weight, bias, tile=int(backend[-1])):
+            return backend
+    direct = groups == 1 and all(a < d * (k - 1) + 1  # where oneDNN runs its direct kernels
+                                 for k, (a, _), d in zip(weight.shape[2:], padding, dilation))
+    if direct and any(a or b for a, b in padding) and _values_readable(weight):
+        if not _all_finite(weight) and _aten_backend(
+                x, weight, False, stride, padding, dilation, (0,) * len(stride), 1) == "Mkldnn":
+            return "taps"
+    return "im2col"
+
+
 def _winograd_applies(weight, stride, padding, dilation, groups) -> bool:
     return (weight.dim() == 4 and tuple(weight.shape[2:]) == (3, 3) and set(stride) == {1}
             and set(dilation) == {1} and groups == 1 and all(a == b for a, b in padding)
             and weight.is_floating_point())
 
 
+def _values_readable(*tensors) -> bool:
+    """Can Python branch on these tensors' values? Not while ``torch.compile`` or
+    ``jit.trace`` records, nor under ``vmap`` (tried: ``.item()`` raises there);
+    ``grad``/``jvp`` wrappers can."""
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        return False
+    tensors = [t for t in tensors if t is not None]
+    if not any(is_functorch_wrapped_tensor(t) for t in tensors):
+        return True
+    try:
+        for t in tensors:
+            if t.numel():
+                t.reshape(-1)[0].item()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _max_abs(t) -> float:
+    """``max |t|`` as a Python float; ``inf`` if ``t`` holds an ``inf`` or a ``nan``."""
+    hi, lo = t.amax().item(), t.amin().item()  # two passes, no temporary tensor
+    return max(hi, -lo) if math.isfinite(hi) and math.isfinite(lo) else math.inf
+
+
+def _winograd_keeps_finite(x, weight, bias, tile) -> bool:
+    """May F(tile x tile, 3 x 3) run? Every value finite, and the largest magnitude any
+    partial sum can reach (:data:`~convlab.winograd_fast.GROWTH`) below the dtype's maximum."""
+    if x.numel() == 0:
+        return False
+    bound = GROWTH[tile] * x.shape[1] * _max_abs(x) * _max_abs(weight)
+    if bias is not None:
+        bound += _max_abs(bias)
+    return bound < torch.finfo(x.dtype).max  # False for inf (and nan)
+
+
+def _all_finite(t) -> bool:
+    """Every value of ``t`` finite? (A sum is finite only then; an overflow errs safe.)"""
+    return cmath.isfinite(t.sum().item()) if t.is_floating_point() or t.is_complex() else True
+
+
+def _aten_backend(x, weight, transposed, stride, padding, dilation, output_padding,
+                  groups) -> str | None:
+    """The name of the kernel ATen would pick for this call (``None`` if it cannot say).
+
+    Complex convolutions run as real ones in PyTorch, so their real parts are asked."""
+    real = [t.real if t.is_complex() else t for t in (x, weight)]
+    try:
+        backend = torch._C._select_conv_backend(
+            *real, None, list(stride), [a for a, _ in padding], list(dilation), transposed,
+            list(output_padding), groups, None)
+    except (AttributeError, RuntimeError, TypeError):  # private API: absent or changed
+        return None
+    return "MkldnnTranspose" if backend.name == "???" else backend.name  # unnamed in 2.14
+
+
+def _channels_last_like(t) -> bool:
+    """``t.suggest_memory_format()`` is channels-last: c10's ``is_channels_last_strides``.
+
+    Strides must grow from channels to width, height (depth) and batch; ties, such as a
+    contiguous tensor with one channel, count as contiguous; empty tensors are contiguous.
+    """
+    if t.dim() not in (4, 5) or t.stride(1) == 0:
+        return False
+    lowest = 0
+    for d in (1, *range(t.dim() - 1, 1, -1), 0):  # C, W, H (, D), N
+        if t.shape[d] == 0 or t.stride(d) < lowest or (d == 0 and lowest == t.stride(1)):
+            return False
+        lowest = t.stride(d) * (t.shape[d] if t.shape[d] > 1 else 1)
+    return True
+
+
+def _memory_format(x, weight, transposed, stride, padding, dilation, output_padding, groups):
+    """The memory format of PyTorch's output (ATen's ``determine_backend_memory_format``).
+
+    Channels-last if the input or the weight is, unless the kernel ATen picks always writes
+    contiguous outputs (its slow 3-D kernels, empty inputs) or cuDNN gets float64. Under
+    ``torch.compile``, ``torch.func`` and ``jit.trace``: the input's and weight's rule alone.
+    """
+    if x.dim() not in (4, 5) or (x.is_contiguous() and weight.is_contiguous()):
+        return torch.contiguous_format  # (contiguous tensors are never channels-last-like)
+    if not (_channels_last_like(x) or _channels_last_like(weight)):
+        return torch.contiguous_format
+    fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
+    if (torch.compiler.is_compiling() or torch.jit.is_tracing()
+            or is_functorch_wrapped_tensor(x) or is_functorch_wrapped_tensor(weight)):
+        return fmt
+    backend = _aten_backend(x, weight, transposed, stride, padding, dilation, output_padding,
+                            groups)
+    if backend in _CONTIGUOUS_BACKENDS or (backend in ("Cudnn", "CudnnTranspose")
+                                           and x.dtype == torch.float64):
+        return torch.contiguous_format
+    return fmt
+
+
+def _autocast_dtype(input) -> torch.dtype | None:
+    """The dtype ``torch.autocast`` has convolutions on ``input``'s device compute in, or
+    ``None`` when autocast is off there (or does not know the device)."""
+    if not isinstance(input, torch.Tensor):
+        return None
+    try:
+        if not torch.is_autocast_enabled(input.device.type):
+            return None
+    except RuntimeError:  # e.g. meta tensors: autocast has no such device type
+        return None
+    return torch.get_autocast_dtype(input.device.type)
+
+
+def _autocast_cast(dtype, *tensors):
+    """Autocast's cast for convolutions: floating-point tensors to ``dtype``, except
+    float64 (which autocast leaves alone); anything else unchanged."""
+    return [t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point()
+            and t.dtype != torch.float64 else t for t in tensors]
+
+
+def _quiet_if_tracing(fn, *args):
+    """``jit.trace`` warns at every Python ``if`` on a size; ours hold for every shape."""
+    if not torch.jit.is_tracing():
+        return fn(*args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        return fn(*args)
+
+
 def conv_nd(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, dims=2):
-    """``conv{dims}d``: checks, a backend choice, and the unbatched case.
+    """``conv{dims}d``: autocast, checks, a backend choice, PyTorch's memory format, and the
+    unbatched case.
 
     Shape:
-        - Input: :math:`(N, C_{in}, *S_{in})` or :math:`(C_{in}, *S_{in})`
-        - Weight: :math:`(C_{out}, C_{in}/G, *k)`
-        - Output: :math:`(N, C_{out}, *S_{out})` or :math:`(C_{out}, *S_{out})`
+        - Input: :math:`(N, C_\\text{in}, *S_\\text{in})` or unbatched
+        - Weight: :math:`(C_\\text{out}, C_\\text{in}/G, *k)`
+        - Output: :math:`(N, C_\\text{out}, *S_\\text{out})` or unbatched
     """
-    if _is_complex32(input, weight, bias):  # no complex32 GEMM on the CPU: go via complex64
-        return conv_nd(*_upcast(input, weight, bias), stride, padding, dilation, groups,
-                       dims).to(torch.complex32)
+    dtype = _autocast_dtype(input)
+    if dtype is not None:  # PyTorch's autocast rule for convolutions: compute in its dtype
+        with torch.autocast(input.device.type, enabled=False):
+            return conv_nd(*_autocast_cast(dtype, input, weight, bias), stride, padding,
+                           dilation, groups, dims)
+    return _quiet_if_tracing(_conv_nd, input, weight, bias, stride, padding, dilation, groups,
+                             dims)
+
+
+def _conv_nd(input, weight, bias, stride, padding, dilation, groups, dims):
     args = parse_conv_args(input, weight, bias, stride, padding, dilation, groups, dims=dims)
-    x, stride, pads = args.input, args.stride, args.padding
-    backend = _choose_backend(x, weight, stride, pads, args.dilation, args.groups)
+    x, stride, pads, dilation, groups = (args.input, args.stride, args.padding, args.dilation,
+                                         args.groups)
+    if x.numel() == 0:  # an empty batch or no input channels: PyTorch's "empty" backend
+        return empty_conv_output(args, weight, bias)
+    if x.dtype == torch.complex32:  # no complex32 GEMM on the CPU: compute in complex64
+        x, weight, bias = upcast_complex32(x, weight, bias)
+    backend = _choose_backend(x, weight, bias, stride, pads, dilation, groups)
     if backend.startswith("winograd"):  # winograd2 / winograd4: the output tile size
         out = winograd_conv2d(x, weight, bias, [a for a, _ in pads], tile=int(backend[-1]))
+    elif backend == "taps":
+        out = _conv_taps(x, weight, bias, stride, pads, dilation, groups)
     else:
-        out = _conv_im2col(x, weight, bias, stride, pads, args.dilation, args.groups)
+        out = _conv_im2col(x, weight, bias, stride, pads, dilation, groups)
+    fmt = _memory_format(args.input, weight, False, stride, pads, dilation, (0,) * dims, groups)
+    out = out.to(args.input.dtype).contiguous(memory_format=fmt)
     return out.squeeze(0) if args.unbatched else out
-
-
-def _is_complex32(*tensors) -> bool:
-    return all(isinstance(t, torch.Tensor) and t.dtype == torch.complex32
-               for t in tensors if t is not None)
-
-
-def _upcast(*tensors):
-    return [None if t is None else t.to(torch.complex64) for t in tensors]
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -165,32 +390,51 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def conv_transpose_nd(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                       groups=1, dilation=1, dims=2):
-    """``conv_transpose{dims}d``: checks, then one of two formulations (chapter 6).
+    """``conv_transpose{dims}d``: autocast, checks, then one of two formulations (chapter 6).
 
     With stride 1 it is an ordinary convolution of the padded input with the kernel
     flipped in space and in/out channels swapped per group. With a stride, inserting
     ``s - 1`` zeros between input samples would make that convolution multiply mostly
     zeros, so every input value instead stamps the kernel into the output
-    (``_conv_transpose_scatter``).
+    (``_conv_transpose_scatter``), which also serves non-finite weights: PyTorch's
+    transposed kernels never multiply padding, and the scatter does not either.
 
     Shape:
-        - Input: :math:`(N, C_{in}, *S_{in})` or :math:`(C_{in}, *S_{in})`
-        - Weight: :math:`(C_{in}, C_{out}/G, *k)`
-        - Output: :math:`S_{out} = (S_{in} - 1) s - 2p + d (k - 1) + \\text{output\\_padding} + 1`
+        - Input: :math:`(N, C_\\text{in}, *S_\\text{in})` or :math:`(C_\\text{in}, *S_\\text{in})`
+        - Weight: :math:`(C_\\text{in}, C_\\text{out}/G, *k)`
+        - Output: :math:`S_\\text{out} = (S_\\text{in} - 1) s - 2p + d (k - 1) + p_\\text{out} + 1`
     """
-    if _is_complex32(input, weight, bias):  # no complex32 GEMM on the CPU: go via complex64
-        return conv_transpose_nd(*_upcast(input, weight, bias), stride, padding, output_padding,
-                                 groups, dilation, dims).to(torch.complex32)
+    dtype = _autocast_dtype(input)
+    if dtype is not None:  # PyTorch's autocast rule for convolutions: compute in its dtype
+        with torch.autocast(input.device.type, enabled=False):
+            return conv_transpose_nd(*_autocast_cast(dtype, input, weight, bias), stride,
+                                     padding, output_padding, groups, dilation, dims)
+    return _quiet_if_tracing(_conv_transpose_nd, input, weight, bias, stride, padding,
+                             output_padding, groups, dilation, dims)
+
+
+def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                       dims):
     args = parse_conv_transpose_args(input, weight, bias, stride, padding, output_padding,
                                      groups, dilation, dims=dims)  # chapter 6's checks, N-d
     x, unbatched, stride, padding, output_padding, dilation, groups = args
+    if x.numel() == 0:  # an empty batch: PyTorch's "empty" backend (its strides included)
+        sizes = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1 for i, k, s, p, op, d in zip(
+            x.shape[2:], weight.shape[2:], stride, padding, output_padding, dilation)]
+        out = empty_output(x, weight, bias, weight.shape[1] * groups, sizes).to(x.dtype)
+        return out.squeeze(0) if unbatched else out
+    dtype = x.dtype
+    x, weight, bias = upcast_complex32(x, weight, bias)  # no complex32 GEMM on the CPU
     bias = None if bias is None else bias.to(x.dtype)  # (N, C_in, *S_in) and (C_out,)
-    # zero insertion would multiply mostly zeros; an empty batch may have empty outputs
-    if any(s > 1 for s in stride) or x.shape[0] == 0:
+    # zero insertion would multiply mostly zeros; padding must not multiply an inf weight
+    if any(s > 1 for s in stride) or (_values_readable(weight) and not _all_finite(weight)):
         out = _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, groups,
                                       dilation)
     else:
         out = _conv_transpose_as_conv(x, weight, bias, padding, output_padding, groups, dilation)
+    fmt = _memory_format(args.input, weight, True, stride, [(p, p) for p in padding], dilation,
+                         output_padding, groups)
+    out = out.to(dtype).contiguous(memory_format=fmt)
     return out.squeeze(0) if unbatched else out
 
 
@@ -204,17 +448,18 @@ def _conv_transpose_as_conv(x, weight, bias, padding, output_padding, groups, di
     # (C_in, C_out/G, *k) -> (G, C_in/G, C_out/G, *k) -> (C_out, C_in/G, *k), flipped
     w = weight.reshape(groups, C_in // groups, *weight.shape[1:]).transpose(1, 2)
     w = w.reshape(-1, C_in // groups, *kernel).flip(list(range(2, 2 + dims)))
-    return conv_nd(x, w, bias, 1, 0, dilation, groups, dims=dims)
+    return _conv_nd(x, w, bias, 1, 0, dilation, groups, dims)
 
 
 def _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, groups,
                             dilation):
-    """Strided (or empty-batch) case: every input value stamps the kernel into the output.
+    """Strided case (or a non-finite weight): every input value stamps the kernel into the
+    output.
 
-    ``cols[n, c_o, *k, *i] = sum_{c_i} w[c_i, c_o, *k] x[n, c_i, *i]`` is one GEMM per
-    group; one ``scatter_add`` then adds each ``cols`` value into
-    ``out[n, c_o, s*i + d*k]``, and the padding is cropped. The work is a
-    ``prod(stride)``-th of the zero-insertion convolution's.
+    ``cols[n, o, *u, *i'] = sum_c w[c, o, *u] x[n, c, *i']`` is one GEMM per group; one
+    ``scatter_add`` then adds each ``cols`` value into ``y[n, o, s*i' + d*u]``, and the
+    padding is cropped. The work is a ``prod(stride)``-th of the zero-insertion
+    convolution's.
     """
     N, C_in, *S = x.shape
     kernel, G, C_og = weight.shape[2:], groups, weight.shape[1]
@@ -224,20 +469,20 @@ def _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, gr
             for i, s, dl, k, op in zip(S, stride, dilation, kernel, output_padding)]
     where = _stamp_positions(kernel, S, stride, dilation, full, x.device)  # (K*L_in,)
     out = x.new_zeros(N, G * C_og, math.prod(full)).scatter_add(
-        2, where.expand(N, G * C_og, -1), cols.reshape(N, G * C_og, len(where)))  # S_full flat
+        2, where.expand(N, G * C_og, -1), cols.reshape(N, G * C_og, -1))  # S_full flat
     out = out.view(N, G * C_og, *full)[(Ellipsis, *(slice(p, f - p)
                                                      for p, f in zip(padding, full)))]
     return out.contiguous() if bias is None else out + bias.view(-1, *[1] * len(S))
 
 
 def _stamp_positions(kernel, S, stride, dilation, full, device):
-    """Flat index into ``full`` of ``s*i + d*k`` for every ``(*k, *i)``, in that order."""
+    """Flat index into ``full`` of ``s*i' + d*u`` for every ``(*u, *i')``, in that order."""
     dims, flat, size = len(S), torch.zeros((), dtype=torch.long, device=device), 1
     for d in reversed(range(dims)):  # row-major: the last dim varies fastest
         shape = [1] * (2 * dims)
-        k = torch.arange(kernel[d], device=device).view(*shape[:d], -1, *shape[d + 1:])
+        u = torch.arange(kernel[d], device=device).view(*shape[:d], -1, *shape[d + 1:])
         i = torch.arange(S[d], device=device).view(*shape[:dims + d], -1, *shape[dims + d + 1:])
-        flat = flat + (stride[d] * i + dilation[d] * k) * size
+        flat = flat + (stride[d] * i + dilation[d] * u) * size
         size *= full[d]
     return flat.expand(*kernel, *S).reshape(-1)
 
@@ -261,3 +506,10 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Drop-in for ``torch.nn.functional.conv_transpose3d``."""
     return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups,
                              dilation, dims=3)
+
+
+for _fn in (conv_nd, conv1d, conv2d, conv3d, conv_transpose_nd, conv_transpose1d,
+            conv_transpose2d, conv_transpose3d):  # torch.jit.script's own "not supported"
+    _fn.__script_unsupported = (f"convlab.functional.{_fn.__name__} is plain PyTorch code "
+                                f"that TorchScript cannot compile; use torch.jit.trace or "
+                                f"torch.compile")

@@ -4,31 +4,34 @@ Chellapilla et al. (2006) and cuDNN (Chetlur et al., 2014) turn a convolution in
 GEMM. ``F.unfold`` copies the ``C_in * kH * kW`` input values under each of the ``L``
 output positions into a column; the kernel, flattened to a ``(C_out, C_in*kH*kW)``
 matrix, then multiplies all the columns at once. The price is memory: every input
-value is copied up to ``kH * kW`` times.
+value is copied up to :math:`k_H k_W` times.
 """
 
 import torch
 import torch.nn.functional as F
 
-from ._checks import pad_input, parse_conv_args
+from ._checks import edge_cases_like_torch, pad_input, parse_conv_args
 from .arithmetic import conv_output_size
 
 
+@edge_cases_like_torch(no_integers="F.unfold has no integer kernels")
 def conv2d_im2col(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     r"""2-D cross-correlation as ``unfold`` + one (batched) matrix multiply.
 
     .. math::
 
-        \text{cols}[n, (c, i, j), l] = x[n, c, s_h o_h + d_h i, s_w o_w + d_w j],
-        \qquad \text{out}[n, :, l] = W_{\text{mat}}\, \text{cols}[n, :, l] + b,
+        \text{cols}[n, (c, u, v), l] = x_p[n, c, s_H i + d_H u, s_W j + d_W v],
+        \qquad y[n, :, l] = w_\text{mat}\, \text{cols}[n, :, l] + b,
 
-    with ``l = o_h W_out + o_w`` and ``W_mat`` the weight reshaped to
-    ``(C_out, C_in*kH*kW)``; with groups, one such product per group.
+    with :math:`l = i W_\text{out} + j` and :math:`w_\text{mat}` the weight reshaped to
+    :math:`(C_\text{out}, C_\text{in} k_H k_W)`; with groups, one such product per group.
 
     Shape:
-        - input: :math:`(N, C_{in}, H_{in}, W_{in})` or :math:`(C_{in}, H_{in}, W_{in})`
-        - weight: :math:`(C_{out}, C_{in}/\text{groups}, kH, kW)`
-        - output: :math:`(N, C_{out}, H_{out}, W_{out})` or :math:`(C_{out}, H_{out}, W_{out})`
+        - input: :math:`(N, C_\text{in}, H_\text{in}, W_\text{in})` or
+          :math:`(C_\text{in}, H_\text{in}, W_\text{in})`
+        - weight: :math:`(C_\text{out}, C_\text{in}/G, k_H, k_W)`
+        - output: :math:`(N, C_\text{out}, H_\text{out}, W_\text{out})` or
+          :math:`(C_\text{out}, H_\text{out}, W_\text{out})`
     """
     args = parse_conv_args(input, weight, bias, stride, padding, dilation, groups)
     x, G = pad_input(args.input, args.padding), args.groups

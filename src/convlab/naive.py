@@ -1,36 +1,37 @@
-"""The naive loop: convolution written as the definition, one output position at a time.
+r"""The naive loop: convolution written as the definition, one output position at a time.
 
 PyTorch's ``conv2d`` is a cross-correlation (the kernel is *not* flipped):
 
 .. math::
 
-    y[n, o, i, j] = b[o] + \\sum_{c} \\sum_{u=0}^{k_H-1} \\sum_{v=0}^{k_W-1}
-    x_p[n, c, s_H i + d_H u,\\; s_W j + d_W v]\\; w[o, c, u, v]
+    y[n, o, i, j] = b[o] + \sum_{c} \sum_{u=0}^{k_H-1} \sum_{v=0}^{k_W-1}
+    x_p[n, c, s_H i + d_H u,\; s_W j + d_W v]\; w[o, c, u, v]
 
 where :math:`x_p` is the zero-padded input and :math:`c` runs over the
-:math:`C_\\text{in}/G` input channels of the group of output channel :math:`o`. The
+:math:`C_\text{in}/G` input channels of the group of output channel :math:`o`. The
 loops over output positions ``(i, j)`` and kernel taps ``(u, v)`` are explicit Python
 loops; inside, one batched matrix product sums over the input channels of each group,
 for every sample and every output channel at once, so the function is slow but not
 unbearably so.
 """
 
-from ._checks import pad_input, parse_conv_args
+from ._checks import edge_cases_like_torch, pad_input, parse_conv_args
 from .arithmetic import conv_output_size
 
 
+@edge_cases_like_torch()
 def conv2d_naive(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-D convolution (cross-correlation) with explicit loops; ``F.conv2d``'s semantics.
+    r"""2-D convolution (cross-correlation) with explicit loops; ``F.conv2d``'s semantics.
 
     Shape:
-        - input: :math:`(N, C_\\text{in}, H_\\text{in}, W_\\text{in})` or
-          :math:`(C_\\text{in}, H_\\text{in}, W_\\text{in})`
-        - weight: :math:`(C_\\text{out}, C_\\text{in}/G, k_H, k_W)`
-        - bias: :math:`(C_\\text{out})` or ``None``
-        - output: :math:`(N, C_\\text{out}, H_\\text{out}, W_\\text{out})` or
-          :math:`(C_\\text{out}, H_\\text{out}, W_\\text{out})`, with
-          :math:`H_\\text{out} = \\lfloor (H_\\text{in} + p_\\text{top} + p_\\text{bottom}
-          - d_H (k_H - 1) - 1) / s_H \\rfloor + 1` (and the same for :math:`W_\\text{out}`)
+        - input: :math:`(N, C_\text{in}, H_\text{in}, W_\text{in})` or
+          :math:`(C_\text{in}, H_\text{in}, W_\text{in})`
+        - weight: :math:`(C_\text{out}, C_\text{in}/G, k_H, k_W)`
+        - bias: :math:`(C_\text{out})` or ``None``
+        - output: :math:`(N, C_\text{out}, H_\text{out}, W_\text{out})` or
+          :math:`(C_\text{out}, H_\text{out}, W_\text{out})`, with
+          :math:`H_\text{out} = \lfloor (H_\text{in} + p_\text{top} + p_\text{bottom}
+          - d_H (k_H - 1) - 1) / s_H \rfloor + 1` (and the same for :math:`W_\text{out}`)
     """
     args = parse_conv_args(input, weight, bias, stride, padding, dilation, groups)
     (sH, sW), (dH, dW), G = args.stride, args.dilation, args.groups

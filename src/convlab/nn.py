@@ -8,9 +8,18 @@ the inside: one N-d ``_ConvNd`` carries the logic; the rank-specific classes onl
 fix ``_dims`` and spell out their signatures; the arithmetic runs in
 ``convlab.functional`` instead of ATen.
 
-Hierarchy (as in PyTorch)::
+Every class is also a subclass of its ``torch.nn`` counterpart, listed *after* the
+convlab base, so that ``isinstance(m, torch.nn.Conv2d)`` holds and code written for
+torch's modules (initialisation loops, ``spectral_norm``'s choice of dimension, fusion
+helpers) treats ours the same way, while every attribute torch's conv classes define
+resolves to convlab's: none of torch's convolution code runs (``tests/test_dropin_isinstance.py``
+checks the method resolution order). For the same reason the constructors call
+``Module.__init__`` directly instead of ``super().__init__()``, whose next class would be
+torch's.
 
-    Module -> _ConvNd -> Conv1d, Conv2d, Conv3d
+Hierarchy (as in PyTorch, torch's classes after ours)::
+
+    Module -> _ConvNd -> Conv1d, Conv2d, Conv3d               (+ torch.nn.Conv{1,2,3}d)
                       -> _ConvTransposeNd -> ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
     LazyModuleMixin -> _LazyConvXdMixin -> LazyConv{1,2,3}d, LazyConvTranspose{1,2,3}d
 """
@@ -62,11 +71,24 @@ class _ConvNd(Module):
 
     __constants__ = ["stride", "padding", "dilation", "groups", "padding_mode",
                      "output_padding", "in_channels", "out_channels", "kernel_size"]
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: str | tuple[int, ...]
+    dilation: tuple[int, ...]
+    transposed: bool
+    output_padding: tuple[int, ...]
+    groups: int
+    padding_mode: str
+    _reversed_padding_repeated_twice: list[int]
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                  transposed, output_padding, groups, bias, padding_mode, device=None,
                  dtype=None) -> None:
-        super().__init__()
+        Module.__init__(self)  # not super(): after our classes come torch's
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
         if in_channels % groups != 0:
@@ -148,9 +170,15 @@ class _ConvNd(Module):
         return ", ".join(parts)
 
     def __setstate__(self, state):
-        super().__setstate__(state)
+        Module.__setstate__(self, state)
         if not hasattr(self, "padding_mode"):  # pickles from before padding_mode existed
             self.padding_mode = "zeros"
+
+    def __prepare_scriptable__(self):
+        """``torch.jit.script`` calls this first: say plainly that it cannot work."""
+        raise RuntimeError(f"convlab.nn.{type(self).__name__} is not TorchScript-compatible "
+                           f"(its forward is plain Python over tensor ops); use "
+                           f"torch.jit.trace or torch.compile instead")
 
 
 def _conv_args(dims, kernel_size, stride, padding, dilation):
@@ -160,7 +188,7 @@ def _conv_args(dims, kernel_size, stride, padding, dilation):
             _to_tuple(dilation, dims))
 
 
-class Conv1d(_ConvNd):
+class Conv1d(_ConvNd, torch.nn.Conv1d):
     """Drop-in for ``torch.nn.Conv1d``: input ``(N, C_in, L)`` or ``(C_in, L)``."""
 
     _dims = 1
@@ -171,7 +199,7 @@ class Conv1d(_ConvNd):
                          dilation), False, (0,), groups, bias, padding_mode, device, dtype)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(_ConvNd, torch.nn.Conv2d):
     """Drop-in for ``torch.nn.Conv2d``: input ``(N, C_in, H, W)`` or ``(C_in, H, W)``."""
 
     _dims = 2
@@ -182,7 +210,7 @@ class Conv2d(_ConvNd):
                          dilation), False, (0, 0), groups, bias, padding_mode, device, dtype)
 
 
-class Conv3d(_ConvNd):
+class Conv3d(_ConvNd, torch.nn.Conv3d):
     """Drop-in for ``torch.nn.Conv3d``: input ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``."""
 
     _dims = 3
@@ -253,7 +281,7 @@ def _transpose_args(dims, kernel_size, stride, padding, output_padding, dilation
             _to_tuple(dilation, dims), True, _to_tuple(output_padding, dims))
 
 
-class ConvTranspose1d(_ConvTransposeNd):
+class ConvTranspose1d(_ConvTransposeNd, torch.nn.ConvTranspose1d):
     """Drop-in for ``torch.nn.ConvTranspose1d`` (note: ``dilation`` comes after ``bias``)."""
 
     _dims = 1
@@ -266,7 +294,7 @@ class ConvTranspose1d(_ConvTransposeNd):
             padding_mode, device, dtype)
 
 
-class ConvTranspose2d(_ConvTransposeNd):
+class ConvTranspose2d(_ConvTransposeNd, torch.nn.ConvTranspose2d):
     """Drop-in for ``torch.nn.ConvTranspose2d`` (note: ``dilation`` comes after ``bias``)."""
 
     _dims = 2
@@ -279,7 +307,7 @@ class ConvTranspose2d(_ConvTransposeNd):
             padding_mode, device, dtype)
 
 
-class ConvTranspose3d(_ConvTransposeNd):
+class ConvTranspose3d(_ConvTransposeNd, torch.nn.ConvTranspose3d):
     """Drop-in for ``torch.nn.ConvTranspose3d`` (note: ``dilation`` comes after ``bias``)."""
 
     _dims = 3
@@ -297,12 +325,26 @@ class _LazyConvXdMixin(LazyModuleMixin):
 
     Until then ``weight`` (and ``bias``) are ``UninitializedParameter``: no shape, no
     memory, no random numbers drawn. ``LazyModuleMixin`` calls
-    :meth:`initialize_parameters` from a forward pre-hook on the first call.
+    :meth:`initialize_parameters` from a forward pre-hook on the first call. A lazy
+    class's bases are ``(_LazyConvXdMixin, torch.nn.LazyConvXd, ConvXd)``; calls that
+    would go to the next class in line name their target instead, so that they skip
+    torch's lazy class (there only for ``isinstance``).
     """
+
+    groups: int
+    transposed: bool
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    weight: UninitializedParameter
+    bias: UninitializedParameter
+
+    def __init__(self, *args, **kwargs) -> None:
+        LazyModuleMixin.__init__(self, *args, **kwargs)  # which then calls ConvXd.__init__
 
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.in_channels != 0:
-            super().reset_parameters()
+            _ConvNd.reset_parameters(self)
 
     def initialize_parameters(self, input, *args, **kwargs) -> None:
         if not self.has_uninitialized_params():
@@ -336,7 +378,7 @@ class _LazyConvXdMixin(LazyModuleMixin):
             self.bias = UninitializedParameter(device=device, dtype=dtype)
 
 
-class LazyConv1d(_LazyConvXdMixin, Conv1d):
+class LazyConv1d(_LazyConvXdMixin, torch.nn.LazyConv1d, Conv1d):
     """Drop-in for ``torch.nn.LazyConv1d``: becomes :class:`Conv1d` on the first call."""
 
     cls_to_become = Conv1d
@@ -348,7 +390,7 @@ class LazyConv1d(_LazyConvXdMixin, Conv1d):
         self._make_lazy(out_channels, bias, device, dtype)
 
 
-class LazyConv2d(_LazyConvXdMixin, Conv2d):
+class LazyConv2d(_LazyConvXdMixin, torch.nn.LazyConv2d, Conv2d):
     """Drop-in for ``torch.nn.LazyConv2d``: becomes :class:`Conv2d` on the first call."""
 
     cls_to_become = Conv2d
@@ -360,7 +402,7 @@ class LazyConv2d(_LazyConvXdMixin, Conv2d):
         self._make_lazy(out_channels, bias, device, dtype)
 
 
-class LazyConv3d(_LazyConvXdMixin, Conv3d):
+class LazyConv3d(_LazyConvXdMixin, torch.nn.LazyConv3d, Conv3d):
     """Drop-in for ``torch.nn.LazyConv3d``: becomes :class:`Conv3d` on the first call."""
 
     cls_to_become = Conv3d
@@ -372,7 +414,8 @@ class LazyConv3d(_LazyConvXdMixin, Conv3d):
         self._make_lazy(out_channels, bias, device, dtype)
 
 
-class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
+class LazyConvTranspose1d(_LazyConvXdMixin, torch.nn.LazyConvTranspose1d,
+                          ConvTranspose1d):
     """Drop-in for ``torch.nn.LazyConvTranspose1d``: becomes :class:`ConvTranspose1d`."""
 
     cls_to_become = ConvTranspose1d
@@ -385,7 +428,8 @@ class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
         self._make_lazy(out_channels, bias, device, dtype)
 
 
-class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
+class LazyConvTranspose2d(_LazyConvXdMixin, torch.nn.LazyConvTranspose2d,
+                          ConvTranspose2d):
     """Drop-in for ``torch.nn.LazyConvTranspose2d``: becomes :class:`ConvTranspose2d`."""
 
     cls_to_become = ConvTranspose2d
@@ -398,7 +442,8 @@ class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
         self._make_lazy(out_channels, bias, device, dtype)
 
 
-class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
+class LazyConvTranspose3d(_LazyConvXdMixin, torch.nn.LazyConvTranspose3d,
+                          ConvTranspose3d):
     """Drop-in for ``torch.nn.LazyConvTranspose3d``: becomes :class:`ConvTranspose3d`."""
 
     cls_to_become = ConvTranspose3d

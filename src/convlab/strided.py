@@ -1,35 +1,42 @@
-"""Strided views: the im2col windows without the copy, read through ``as_strided``.
+r"""Strided views: the im2col windows without the copy, read through ``as_strided``.
 
-A tensor is a pointer plus a stride per dimension: element ``[i0, i1, ...]`` lives at
-``offset + sum(i_k * stride_k)``. A window view adds dimensions that walk the *same*
-memory again: with channels-last input ``(N, H, W, C)`` of strides ``(sN, sH, sW, 1)``,
+A tensor is a pointer plus a stride per dimension: element ``[a0, a1, ...]`` lives at
+``offset + sum(a_k * stride_k)``. A window view adds dimensions that walk the *same*
+memory again: with the padded input channels-last, ``(N, H, W, C)`` of strides
+``(sN, sH, sW, 1)``,
 
-    windows[n, o_h, o_w, i, j, c] = x[n, s_h o_h + d_h i, s_w o_w + d_w j, c]
+.. math::
 
-has strides ``(sN, s_h sH, s_w sW, d_h sH, d_w sW, 1)`` and costs no memory at all.
-Channels-last keeps each window row's ``C_in`` values next to each other, so the
-contraction over ``(i, j, c)`` becomes one GEMM whose output is already channels-last.
+    \text{windows}[n, i, j, u, v, c] = x_p[n, s_H i + d_H u,\; s_W j + d_W v, c]
+
+has strides ``(sN, s_H sH, s_W sW, d_H sH, d_W sW, 1)`` and costs no memory at all.
+Channels-last keeps each window row's :math:`C_\text{in}` values next to each other, so
+the contraction over :math:`(u, v, c)` becomes one GEMM whose output is already
+channels-last.
 """
 
 import torch
 import torch.nn.functional as F
 
-from ._checks import parse_conv_args
+from ._checks import edge_cases_like_torch, parse_conv_args
 from .arithmetic import conv_output_size
 
 
+@edge_cases_like_torch()
 def conv2d_strided(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     r"""2-D cross-correlation as an ``as_strided`` window view and one GEMM.
 
     .. math::
 
-        \text{out}[n, o_h, o_w, g, o] = b + \sum_{i, j, c}
-        \text{windows}[n, o_h, o_w, i, j, g, c]\; W[g, o, c, i, j]
+        y[n, i, j, g, o] = b + \sum_{u, v, c}
+        \text{windows}[n, i, j, u, v, g, c]\; w[g, o, c, u, v]
 
     Shape:
-        - input: :math:`(N, C_{in}, H_{in}, W_{in})` or :math:`(C_{in}, H_{in}, W_{in})`
-        - weight: :math:`(C_{out}, C_{in}/\text{groups}, kH, kW)`
-        - output: :math:`(N, C_{out}, H_{out}, W_{out})` (channels-last memory) or unbatched
+        - input: :math:`(N, C_\text{in}, H_\text{in}, W_\text{in})` or
+          :math:`(C_\text{in}, H_\text{in}, W_\text{in})`
+        - weight: :math:`(C_\text{out}, C_\text{in}/G, k_H, k_W)`
+        - output: :math:`(N, C_\text{out}, H_\text{out}, W_\text{out})` (channels-last
+          memory) or unbatched
     """
     args = parse_conv_args(input, weight, bias, stride, padding, dilation, groups)
     (pt, pb), (pl, pr) = args.padding
@@ -47,7 +54,7 @@ def conv2d_strided(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     windows = windows.unflatten(-1, (G, C_in_g))  # (N, H_out, W_out, kH, kW, G, C_in/G)
     patches = windows.permute(5, 0, 1, 2, 3, 4, 6).reshape(G, M, K)  # (G, M, K): the one copy
     w = weight.unflatten(0, (G, C_out // G))  # (G, C_out/G, C_in/G, kH, kW)
-    w = w.permute(0, 3, 4, 2, 1).reshape(G, K, C_out // G)  # (G, K, C_out/G), (i, j, c) order
+    w = w.permute(0, 3, 4, 2, 1).reshape(G, K, C_out // G)  # (G, K, C_out/G), (u, v, c) order
     if bias is None:
         out = torch.bmm(patches, w)  # (G, M, K) @ (G, K, C_out/G) -> (G, M, C_out/G)
     else:  # bias fused into the GEMM: out = b + patches @ w

@@ -1,21 +1,23 @@
-"""Winograd's minimal filtering F(2x2, 3x3): 16 multiplications instead of 36 per tile.
+r"""Winograd's minimal filtering F(2x2, 3x3): 16 multiplications instead of 36 per tile.
 
 Lavin & Gray (2016) brought Winograd's (1980) minimal filtering algorithms to CNNs.
-A 2x2 output tile of a 3x3 correlation reads a 4x4 input tile ``d``; with the kernel
-``g`` transformed once,
+A 2x2 output tile :math:`Y` of a 3x3 correlation reads a 4x4 input tile :math:`\tilde x`;
+with the kernel :math:`w` transformed once,
 
-    Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A,
+.. math::
 
-the inner ``⊙`` costs 16 multiplications instead of 2*2*9 = 36. Summed over input
-channels, the ``⊙`` becomes 16 independent matrix multiplies (one per position
-``ξ`` of the 4x4 transformed tile), and each transform is a small GEMM too:
-``vec(B^T d B) = (B^T ⊗ B^T) vec(d)``.
+    Y = A^T \big[ (G w G^T) \odot (B^T \tilde x B) \big] A,
+
+the inner :math:`\odot` costs 16 multiplications instead of 2*2*9 = 36. Summed over input
+channels, the :math:`\odot` becomes 16 independent matrix multiplies (one per position
+:math:`\xi` of the 4x4 transformed tile), and each transform is a small GEMM too:
+:math:`\operatorname{vec}(B^T \tilde x B) = (B^T \otimes B^T) \operatorname{vec}(\tilde x)`.
 """
 
 import torch
 import torch.nn.functional as F
 
-from ._checks import parse_conv_args
+from ._checks import edge_cases_like_torch, parse_conv_args
 
 
 def winograd_matrices(dtype=torch.float64, device=None):
@@ -28,22 +30,26 @@ def winograd_matrices(dtype=torch.float64, device=None):
     return B_T, G, A_T
 
 
+@edge_cases_like_torch(no_integers="G holds halves")
 def conv2d_winograd(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     r"""3x3, stride-1, dilation-1 cross-correlation by Winograd's F(2x2, 3x3).
 
     .. math::
 
-        U_\xi = (G \otimes G)\,\text{vec}(g), \quad V_\xi = (B^T \otimes B^T)\,\text{vec}(d),
+        U_\xi = (G \otimes G)\,\text{vec}(w), \quad
+        V_\xi = (B^T \otimes B^T)\,\text{vec}(\tilde x),
         \quad M_\xi = V_\xi U_\xi, \quad \text{vec}(Y) = (A^T \otimes A^T)\, M,
 
-    for every 2x2 output tile, with ``M_ξ`` a ``(tiles, C_in) @ (C_in, C_out)`` GEMM for
-    each of the 16 positions ``ξ`` (per group). Raises ``ValueError`` for other kernels,
-    strides or dilations.
+    for every 2x2 output tile, with :math:`M_\xi` a :math:`(\text{tiles}, C_\text{in})
+    \times (C_\text{in}, C_\text{out})` GEMM for each of the 16 positions :math:`\xi`
+    (per group). Raises ``ValueError`` for other kernels, strides or dilations.
 
     Shape:
-        - input: :math:`(N, C_{in}, H_{in}, W_{in})` or :math:`(C_{in}, H_{in}, W_{in})`
-        - weight: :math:`(C_{out}, C_{in}/\text{groups}, 3, 3)`
-        - output: :math:`(N, C_{out}, H_{out}, W_{out})` (channels-last memory) or unbatched
+        - input: :math:`(N, C_\text{in}, H_\text{in}, W_\text{in})` or
+          :math:`(C_\text{in}, H_\text{in}, W_\text{in})`
+        - weight: :math:`(C_\text{out}, C_\text{in}/G, 3, 3)`
+        - output: :math:`(N, C_\text{out}, H_\text{out}, W_\text{out})` (channels-last
+          memory) or unbatched
     """
     args = parse_conv_args(input, weight, bias, stride, padding, dilation, groups)
     if weight.shape[2:] != (3, 3) or args.stride != (1, 1) or args.dilation != (1, 1):
@@ -59,12 +65,13 @@ def conv2d_winograd(input, weight, bias=None, stride=1, padding=0, dilation=1, g
     x = F.pad(args.input.permute(0, 2, 3, 1),  # (N, 2 T_h + 2, 2 T_w + 2, C_in), channels-last
               (0, 0, pl, pr + 2 * T_w - W_out, pt, pb + 2 * T_h - H_out)).contiguous()
     sN, sH, sW, sC = x.stride()
-    d = x.as_strided((4, 4, N, T_h, T_w, C_in), (sH, sW, sN, 2 * sH, 2 * sW, sC))  # tiles, a view
-    V = _transform(d.reshape(16, -1), "B", x)  # (16, P*C_in), P = N*T_h*T_w tiles
+    tiles = x.as_strided((4, 4, N, T_h, T_w, C_in),
+                         (sH, sW, sN, 2 * sH, 2 * sW, sC))  # every 4x4 tile x~, a view
+    V = _transform(tiles.reshape(16, -1), "B", x)  # (16, P*C_in), P = N*T_h*T_w tiles
     V = V.view(16, -1, groups, C_in_g).transpose(1, 2)  # (16, groups, P, C_in_g)
     V = V.reshape(16 * groups, -1, C_in_g)  # (16*groups, P, C_in_g), a view when groups == 1
-    g = weight.reshape(C_out * C_in_g, 9).T  # (9, C_out*C_in_g): a transposed view, no copy
-    U = _transform(g, "G", x).view(16 * groups, C_out // groups, C_in_g)  # (16*groups, O, C_in_g)
+    taps = weight.reshape(C_out * C_in_g, 9).T  # (9, C_out*C_in_g): a transposed view, no copy
+    U = _transform(taps, "G", x).view(16 * groups, C_out // groups, C_in_g)  # (16 G, O, C_in_g)
     U = U.transpose(1, 2)  # (16*groups, C_in_g, O) with O = C_out/groups; bmm reads it as is
     M = torch.bmm(V, U)  # (16*groups, P, C_in_g) @ (16*groups, C_in_g, O) -> (16*groups, P, O)
     M = M.view(16, groups, -1, C_out // groups).transpose(1, 2).reshape(16, -1)  # (16, P*C_out)

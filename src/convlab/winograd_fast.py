@@ -20,17 +20,25 @@ This module is the same algorithm built for speed, in four steps:
 4. **One write of the output.** The inverse transform lands straight in an NCHW tensor,
    bias added on the way, instead of a permute, a copy and an addition.
 
-With gradients required, step 4's in-place write is replaced by ordinary tensor ops, so
-autograd differentiates the whole computation.
+With gradients required (or under ``torch.func``, forward-mode AD, ``torch.compile`` or
+``torch.jit.trace``), step 4's in-place writes are replaced by ordinary tensor ops, so
+every transform sees the whole computation (:func:`can_write_out`).
 """
 
 from __future__ import annotations
 
 import math
-from functools import cache
+from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
+from torch.autograd import forward_ad
+
+try:  # torch.func wraps tensors; ops on them have no out= variants
+    from torch._C._functorch import is_functorch_wrapped_tensor
+except ImportError:  # pragma: no cover - very old torch
+    def is_functorch_wrapped_tensor(t):
+        return False
 
 # interpolation points per output tile size m (infinity is always the last point)
 POINTS = {2: (0, 1, -1), 4: (0, 1, -1, 1 / 2, -2)}
@@ -40,47 +48,100 @@ CHUNK_BYTES = 2**21  # transformed tiles per chunk: about the size of one core's
 def cook_toom_matrices(points, r=3, dtype=torch.float64, device=None):
     r"""``(B^T, G, A^T)`` of F(m, r) on ``points`` and infinity; ``n = len(points) + 1``.
 
-    With ``m = n - r + 1`` outputs, a 1-D tile is :math:`y = A^T[(G g) \odot (B^T d)]` for
-    a length-``r`` kernel ``g`` and a length-``n`` input ``d``:
+    With ``m = n - r + 1`` outputs, a 1-D tile is :math:`y = A^T[(G w) \odot (B^T \tilde x)]`
+    for a length-``r`` kernel :math:`w` and a length-``n`` input tile :math:`\tilde x`:
 
     * :math:`A^T_{ij} = a_j^i` (the polynomial evaluated at each point), last column
       :math:`e_{m-1}` for infinity;
     * :math:`G_{jk} = a_j^k / \prod_{l \ne j} (a_j - a_l)` (Lagrange interpolation),
       last row :math:`e_{r-1}`;
     * :math:`B^T` is the unique matrix making the product a correlation,
-      :math:`\sum_j A^T_{ij} G_{jk} B^T_{jl} = [l = i + k]`, solved here in float64.
+      :math:`\sum_j A^T_{ij} G_{jk} B^T_{jl} = [l = i + k]`.
 
-    Shapes: ``B^T`` (n, n), ``G`` (n, r), ``A^T`` (m, n). 2-D tiles use each on both sides.
+    All three are computed exactly, in rational arithmetic (``fractions.Fraction``), then
+    rounded once to ``dtype``: no floating-point solver, and nothing for ``torch.compile``
+    to trace. Shapes: ``B^T`` (n, n), ``G`` (n, r), ``A^T`` (m, n).
     """
-    a = torch.tensor(points, dtype=torch.float64)
-    n = len(points) + 1
+    B_T, G, A_T = _exact_matrices(tuple(points), r)
+    return tuple(torch.tensor([[float(v) for v in row] for row in M], dtype=dtype,
+                              device=device) for M in (B_T, G, A_T))
+
+
+def _exact_matrices(points, r=3):
+    """:func:`cook_toom_matrices` as lists of rows of ``Fraction``."""
+    a = [Fraction(p) for p in points]
+    n = len(a) + 1
     m = n - r + 1
-    A_T = torch.zeros(m, n, dtype=torch.float64)
-    A_T[:, :-1] = a ** torch.arange(m, dtype=torch.float64)[:, None]
-    A_T[-1, -1] = 1
-    others = a[:, None] - a[None, :] + torch.eye(n - 1, dtype=torch.float64)  # 1 on diagonal
-    G = torch.zeros(n, r, dtype=torch.float64)
-    G[:-1] = a[:, None] ** torch.arange(r, dtype=torch.float64) / others.prod(1)[:, None]
-    G[-1, -1] = 1
-    coef = torch.einsum("ij,jk->ikj", A_T, G).reshape(m * r, n)  # row (i, k), column j
-    target = torch.zeros(m, r, n, dtype=torch.float64)  # [l == i + k]
-    for i in range(m):
-        target[i, torch.arange(r), i + torch.arange(r)] = 1
-    B_T = torch.linalg.lstsq(coef, target.reshape(m * r, n)).solution  # consistent: exact
-    return tuple(t.to(dtype=dtype, device=device) for t in (B_T, G, A_T))
+    A_T = [[a_j**i for a_j in a] + [int(i == m - 1)] for i in range(m)]
+    G = [[a_j**k / math.prod(a_j - a_l for a_l in a if a_l != a_j) for k in range(r)]
+         for a_j in a] + [[int(k == r - 1) for k in range(r)]]
+    # B^T from sum_j A^T[i][j] G[j][k] B^T[j][l] = [l == i + k], one equation per (i, k)
+    coef = [[A_T[i][j] * G[j][k] for j in range(n)] for i in range(m) for k in range(r)]
+    target = [[int(l == i + k) for l in range(n)] for i in range(m) for k in range(r)]
+    return _solve_exactly(coef, target), G, A_T
 
 
-@cache
+def _solve_exactly(coef, target):
+    """``X`` with ``coef @ X == target`` (``coef`` of full column rank, the system
+    consistent), by Gauss-Jordan elimination on fractions."""
+    n = len(coef[0])
+    rows = [list(c) + list(t) for c, t in zip(coef, target)]  # the augmented matrix
+    for col in range(n):
+        pivot = next(i for i in range(col, len(rows)) if rows[i][col] != 0)
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        rows[col] = [v / rows[col][col] for v in rows[col]]
+        for i, row in enumerate(rows):
+            if i != col and row[col] != 0:
+                rows[i] = [v - row[col] * p for v, p in zip(row, rows[col])]
+    assert all(v == 0 for row in rows[n:] for v in row), "inconsistent Cook-Toom system"
+    return [row[n:] for row in rows[:n]]
+
+
+def growth(points, r=3) -> float:
+    r"""How much F(m x m, r x r) on ``points`` can grow a value: no number it computes
+    exceeds ``growth * C_in * max|x| * max|w|`` in magnitude.
+
+    :math:`\lVert A^T \rVert_\infty^2 \lVert B^T \rVert_\infty^2 \lVert G \rVert_\infty^2`
+    (largest absolute row sums): each 1-D transform multiplies the largest magnitude by
+    at most its matrix's norm, each 2-D one by the square, and the ``C_in``-term sum of
+    products of transformed tiles by ``C_in``. The direct sum's factor is ``r * r``.
+    """
+    norm = lambda M: max(sum(abs(v) for v in row) for row in M)
+    return float(math.prod(norm(M) ** 2 for M in _exact_matrices(tuple(points), r)))
+
+
+def _kron_form(points):
+    """F(m x m, 3 x 3)'s ``B^T``, ``kron(G, G)`` and ``A^T`` in float64."""
+    B_T, G, A_T = cook_toom_matrices(points)
+    return B_T, torch.kron(G, G), A_T
+
+
+_DEFAULT_MATRICES = {points: _kron_form(points) for points in POINTS.values()}  # at import
+GROWTH = {m: growth(points) for m, points in POINTS.items()}  # per output tile size m
+
+
 def _matrices(points, dtype, device):
-    """F(m x m, 3 x 3)'s ``B^T``, ``kron(G, G)`` and ``A^T``, built once per set of points."""
-    with torch.inference_mode(False):  # plain tensors, usable by autograd later
-        B_T, G, A_T = cook_toom_matrices(points, dtype=dtype, device=device)
-        return B_T, torch.kron(G, G), A_T
+    """``B^T``, ``kron(G, G)``, ``A^T`` in ``dtype`` on ``device``: the default points' are
+    built once, at import (constants for ``torch.compile``); other points' on each call."""
+    tables = _DEFAULT_MATRICES.get(points) or _kron_form(points)
+    return tuple(t.to(dtype=dtype, device=device) for t in tables)
 
 
-def needs_grad(*tensors) -> bool:
-    """Will autograd record an op on these tensors? (Then no in-place ``out=`` writes.)"""
-    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+def can_write_out(*tensors) -> bool:
+    """May ops on these tensors write into preallocated ``out=`` buffers?
+
+    Not when autograd records them, nor under a ``torch.func`` transform (``vmap``,
+    ``jvp``, ``grad``, ``functional_call`` ensembles: ``out=`` variants have no batching or
+    forward-AD rules), forward-mode AD (``torch.autograd.forward_ad``), ``torch.compile``
+    or ``torch.jit.trace``. Then the fast paths use the same ops without ``out=``.
+    """
+    tensors = [t for t in tensors if t is not None]
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        return False
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return False
+    return not any(is_functorch_wrapped_tensor(t) or forward_ad.unpack_dual(t).tangent
+                   is not None for t in tensors)
 
 
 class _Workspace:
@@ -117,16 +178,18 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
 
     .. math::
 
-        U = G g G^T, \quad V = B^T d B, \quad M_\xi = V_\xi U_\xi\ (\xi \in n \times n),
+        U = G w G^T, \quad V = B^T \tilde x B, \quad M_\xi = V_\xi U_\xi\ (\xi \in n \times n),
         \quad Y = A^T M A
 
-    where ``M_ξ`` is one ``(tiles, C_in) @ (C_in, C_out)`` GEMM per tile position ``ξ``.
-    ``points`` (``tile + 1`` numbers) replace the default ``POINTS[tile]``.
+    where :math:`M_\xi` is one :math:`(\text{tiles}, C_\text{in}) \times (C_\text{in},
+    C_\text{out})` GEMM per tile position :math:`\xi`. ``points`` (``tile + 1`` numbers)
+    replace the default ``POINTS[tile]``. Non-finite or huge values change what is
+    finite (``convlab.functional._choose_backend`` only calls it where they cannot).
 
     Shape:
-        - x: :math:`(N, C_{in}, H, W)`, batched and already checked (``convlab.functional``)
-        - weight: :math:`(C_{out}, C_{in}, 3, 3)`; padding: ``(p_h, p_w)`` on both sides
-        - output: :math:`(N, C_{out}, H + 2p_h - 2, W + 2p_w - 2)`, contiguous
+        - x: :math:`(N, C_\text{in}, H, W)`, batched and already checked (``convlab.functional``)
+        - weight: :math:`(C_\text{out}, C_\text{in}, 3, 3)`; padding: ``(p_H, p_W)`` on both sides
+        - output: :math:`(N, C_\text{out}, H + 2p_H - 2, W + 2p_W - 2)`, contiguous
     """
     N, C_in, H, W = x.shape
     points = POINTS[tile] if points is None else tuple(points)
@@ -142,8 +205,8 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
     def tiles_out(xc, buffer):  # (b, m t + 2, W_pad, C_in) -> (b, C_out, t, m, T_w, m), a view
         b, t, (sN, sH, sW, sC) = len(xc), (xc.shape[1] - 2) // m, xc.stride()
         P = b * t * T_w  # tiles in this chunk
-        d = xc.as_strided((n, n, b, t, T_w, C_in), (sH, sW, sN, m * sH, m * sW, sC),
-                          xc.storage_offset())  # every input tile, overlapping: a view
+        d = xc.as_strided((n, n, b, t, T_w, C_in),  # every input tile, overlapping: a view
+                          (sH, sW, sN, m * sH, m * sW, sC))  # (from xc's own storage offset)
         tiles = buffer("tiles", n, n * P * C_in)
         tiles = d.reshape(n, -1) if tiles is None else tiles.view(d.shape).copy_(d).view(n, -1)
         rows = torch.mm(B_T, tiles, out=buffer("rows", n, n * P * C_in))  # B^T d
@@ -153,7 +216,7 @@ def winograd_conv2d(x, weight, bias=None, padding=(0, 0), tile=4, points=None,
         Y = torch.matmul(A_T, rows.view(m, n, -1), out=buffer("out_tiles", m, m, P * C_out))
         return Y.view(m, m, b, t, T_w, C_out).permute(2, 5, 3, 0, 4, 1)
 
-    if needs_grad(x, weight, bias):  # autograd: no out=
+    if not can_write_out(x, weight, bias):  # autograd, torch.func, compile: no out=
         out = tiles_out(x, lambda *request: None).reshape(N, C_out, m * T_h, m * T_w)
         out = out[..., :H_out, :W_out]
         return (out if bias is None else out + bias.view(-1, 1, 1)).contiguous()
