@@ -15,6 +15,8 @@ colour scale per layer centred on zero: red is what the ReLU lets through.
 
 from __future__ import annotations
 
+import math
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
@@ -131,11 +133,15 @@ def _title(ax, text: str, pad: float) -> None:
     ax.set_title(text, fontsize=11, y=1.0, pad=pad)
 
 
-def _draw_maps(ax, maps, title, highlight=None):
-    """The maps ``(C, H, W)`` as one mosaic on one scale centred on zero, each numbered,
-    ``highlight`` framed in red, with a colour key."""
+def _draw_maps(ax, maps, title, highlight=None, nrow=None):
+    """The maps ``(C, H, W)`` as one mosaic on one scale centred on zero, ``nrow`` to a
+    row (8, or 16 for more than 16 maps), each numbered, ``highlight`` framed in red,
+    with a colour key."""
     C, H, W = maps.shape
-    nrow, room = (8 if C <= 16 else 16), 3
+    nrow = nrow or (8 if C <= 16 else 16)
+    # room above each tile for its number: 11-pt text is about 0.17 inch, and the
+    # mosaic is drawn about 5 inches wide
+    room = math.ceil(0.17 / (5 / (nrow * (W + 1) + 1)))
     bound = float(maps.abs().max()) or 1.0
     image = _mosaic(maps, nrow, room)
     ax.imshow(image.numpy(), cmap=MAP_COLORS, vmin=-bound, vmax=bound,
@@ -200,7 +206,7 @@ def plot_layer_maps(model, images, index: int = 0, labels=None, max_maps: int = 
     maps = layer_activations(model, images[index])
     names = layer_labels(model)
     rows = {name: m[:max_maps] for name, m in maps.items()}
-    heights = [0.35 + 0.62 * -(-len(m) // (8 if len(m) <= 16 else 16)) for m in rows.values()]
+    heights = [0.35 + 0.62 * -(-len(m) // 8) for m in rows.values()]  # 8 maps a row
     fig = plt.figure(figsize=(7.4, 0.5 + 1.25 * sum(heights)))
     grid = fig.add_gridspec(len(rows), 2, width_ratios=[1.2, 5], height_ratios=heights,
                             wspace=0.12, hspace=0.3, left=0.01, right=0.87, top=0.92,
@@ -211,7 +217,8 @@ def plot_layer_maps(model, images, index: int = 0, labels=None, max_maps: int = 
         count = _plural(len(m), "map") if len(m) == len(maps[name]) else \
             f"{len(m)} of {len(maps[name])} maps"
         _draw_maps(fig.add_subplot(grid[r, 1]), m,
-                   f"{names[name]}: {count}, {m.shape[1]}x{m.shape[2]}, before ReLU")
+                   f"{names[name]}: {count}, {m.shape[1]}x{m.shape[2]}, before ReLU",
+                   nrow=8)
     return fig
 
 
