@@ -385,9 +385,13 @@ def empty_output(x, weight, bias, C_out: int, sizes) -> torch.Tensor:
 
 def empty_conv_output(args: ConvArgs, weight, bias) -> torch.Tensor:
     """:func:`empty_output` for a parsed convolution whose input has no elements (an empty
-    batch, or no channels), unbatched if the call was."""
-    out = empty_output(args.input, weight, bias, weight.shape[0],
-                       conv_output_sizes(args, weight))
+    batch, or no channels), unbatched if the call was. Uneven padding (``padding='same'``
+    with an even kernel) is applied first, as PyTorch does: its zero-padded copy, not the
+    input, sets the strides."""
+    x = args.input
+    if any(before != after for before, after in args.padding):
+        x = pad_input(x, args.padding)
+    out = empty_output(x, weight, bias, weight.shape[0], conv_output_sizes(args, weight))
     out = out.to(args.input.dtype)
     return out.squeeze(0) if args.unbatched else out
 
