@@ -40,6 +40,8 @@ PAIRS: dict[str, Pair] = {
         ANNOTATIONS,
         Note(r"factory_kwargs = ",
              "torch bundles device and dtype into factory_kwargs; convlab passes them by name."),
+        Note(r"^\s*Module\.__init__\(self\)",
+             "By name: in convlab's MRO, super() would lead into torch's Conv2d.__init__."),
         Note(r"# a set, so",
              "Only a comment: the error message prints this set, "
              "so it must be a set, as in torch."),
@@ -48,15 +50,17 @@ PAIRS: dict[str, Pair] = {
         Note(r"_padding_for_f_pad\(",
              "torch builds the F.pad list here; convlab calls a helper (see Padding modes below)."),
         SHAPE,
-    ), reviewed="52d4618e64c8"),
+    ), reviewed="7f1fa86909c8"),
     "Conv2d.__init__": Pair(f"{TORCH}:Conv2d.__init__", f"{OURS}:Conv2d", (
+        Note(r"^class Conv2d\(_ConvNd, torch\.nn\.Conv2d\):",
+             "Also a torch.nn.Conv2d, for isinstance; _ConvNd's methods come first in the MRO."),
         Note(r"^\s*_dims = 2",
              "convlab's whole Conv2d: a docstring, _dims (read by _conv_forward) and __init__."),
         ANNOTATIONS,
         Note(r"_conv_args\(2, ",
              "torch expands each argument with _pair in every "
              "class; convlab's _conv_args does it once."),
-    ), reviewed="de78a5676a61"),
+    ), reviewed="8e869fd637dd"),
     "_ConvNd.reset_parameters": Pair(f"{TORCH}:_ConvNd.reset_parameters",
                                      f"{OURS}:_ConvNd.reset_parameters", (
         Note(r"kaiming_uniform_\(a=sqrt\(5\)\)",
