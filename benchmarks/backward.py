@@ -14,6 +14,7 @@ Usage: ``python benchmarks/backward.py [--batch 8] [--repeats 5] [--threads 2] [
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import platform
 import statistics
@@ -68,6 +69,17 @@ def time_layer(C_in, C_out, k, stride, padding, H, batch, repeats):
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (from ``/proc/cpuinfo`` on Linux, else ``platform``)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8)
@@ -90,7 +102,9 @@ def main(argv=None) -> dict:
     result = {"benchmark": "conv2d backward vs autograd of F.conv2d, ResNet-18 layers",
               "device": "cpu", "dtype": "float32", "batch": args.batch,
               "repeats": args.repeats, "threads": args.threads, "torch": torch.__version__,
-              "platform": platform.platform(), "layers": rows,
+              "platform": platform.platform(), "cpu": cpu_model(),
+              "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
+              "layers": rows,
               "median_ratio": statistics.median(r["ratio"] for r in rows)}
     print(f"median ratio convlab / autograd: {result['median_ratio']:.2f}")
     if not args.quick:
@@ -102,7 +116,8 @@ def write_results(result: dict) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "backward_cpu.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [f"# {result['benchmark']}", "",
-             f"batch {result['batch']}, {result['dtype']}, CPU, {result['threads']} threads, "
+             f"batch {result['batch']}, {result['dtype']}, {result['cpu']}, {result['threads']} "
+             f"threads, {result['date']}, "
              f"torch {result['torch']}, median of {result['repeats']} runs", "",
              "| layer | C_in | C_out | k | stride | H_in | autograd (ms) | convlab (ms) | ratio |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
