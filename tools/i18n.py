@@ -115,6 +115,9 @@ def edition_overrides(lang: str) -> dict:
         "language": lang, "locale_dirs": [locales.as_posix()], "gettext_compact": False,
         "html_search_options": {"dict": userdict.as_posix()},
         "html_theme_options": {"repository_branch": NOTEBOOKS_BRANCH},
+        # docutils' smart quotes read a straight ' after a Han character as a closing
+        # quote (**'half' 填充** became ’half’); Chinese text writes its own “” and ‘’
+        "smartquotes": False,
     })
     if title := translated_title():
         overrides["html_title"] = title

@@ -20,6 +20,9 @@ from the same notebooks and pages with ``language = "zh_CN"`` and the translatio
   (every node whose source is ``[<file>:]docstring of <name>``) is marked untranslatable before
   Sphinx extracts or applies messages, so only ``book/api.md``'s own text is in the
   ``.po`` files and the docstrings read the same in both editions.
+- **myst-nb's toggles speak the page's language.** The buttons of hidden cells read
+  "Show code cell source" (myst-nb's ``code_prompt_show``, whose ``{type}`` it fills with
+  an English word), so on a Chinese page their text is replaced by ``TOGGLE_PROMPTS``.
 """
 
 from __future__ import annotations
@@ -138,10 +141,34 @@ def add_twin_to_page(app: Sphinx, pagename: str, templatename: str, context: dic
         for t in twins)
 
 
+# the text of myst-nb's toggles of hidden cells (code_prompt_show/hide after {type})
+TOGGLE_PROMPTS = {
+    "zh_CN": {f"{verb} code cell {kind}": f"{zh_verb}{zh_kind}"
+              for verb, zh_verb in (("Show", "显示"), ("Hide", "隐藏"))
+              for kind, zh_kind in (("source", "代码"), ("outputs", "输出"), ("output", "输出"),
+                                    ("content", "单元格"))},
+}
+
+
+def translate_toggles(app: Sphinx, pagename: str, templatename: str, context: dict,
+                      doctree) -> None:
+    """The hidden cells' toggle texts in the edition's language (``TOGGLE_PROMPTS``)."""
+    prompts = TOGGLE_PROMPTS.get(edition_of(app.config))
+    if not prompts or "body" not in context:
+        return
+    body = context["body"]
+    for english, translated in prompts.items():
+        body = body.replace(f">{english}<", f">{translated}<")
+    body = body.replace('aria-label="Toggle hidden content"',
+                        f'aria-label="{prompts["Show code cell content"]}"')
+    context["body"] = body
+
+
 def setup(app: Sphinx) -> dict:
     app.add_transform(KeepDocstringsUntranslated)
     app.add_transform(TranslateTocCaptions)
     app.connect("config-inited", add_switch_to_header)
     app.connect("config-inited", quiet_jieba)
     app.connect("html-page-context", add_twin_to_page)
+    app.connect("html-page-context", translate_toggles)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -176,6 +176,21 @@ def test_chinese_pages_show_no_translated_paragraph_in_english(site, chinese, to
         "\n".join(bad)
 
 
+def test_chinese_pages_toggle_hidden_cells_in_chinese(site, chinese, toc):
+    """myst-nb's toggles ("Show code cell source") read in Chinese on Chinese pages, and
+    the English pages keep myst-nb's own text."""
+    english_prompts = re.compile(r"(Show|Hide) code cell \w+")
+    toggles = lambda page: [p.get_text(strip=True) for p in
+                            soup(page).select("details.hide summary p.admonition-title")]
+    shown = {page: toggles(chinese / f"{page}.html") for page in chapter_files(toc)}
+    assert sum(map(len, shown.values())) > 0, "no hidden cell on any Chinese chapter"
+    left = {page: sorted(set(t for t in ts if english_prompts.fullmatch(t)))
+            for page, ts in shown.items()}
+    assert not any(left.values()), left
+    assert all(english_prompts.fullmatch(t)
+               for page in chapter_files(toc) for t in toggles(site / f"{page}.html"))
+
+
 def test_the_sidebar_captions_are_translated(chinese):
     captions = [c.get_text(strip=True) for c in
                 soup(chinese / "book" / "intro.html").select(".bd-links .caption-text")]
