@@ -276,7 +276,8 @@ def render_kernel_volumes(in_channels: int = 3, out_channels: int = 1, groups: i
             _route(ax, [start, (left, bottom), (below, bottom), (below, kernel[1])], "0.15",
                    gid=f"path {o}")
         else:
-            _route(ax, [start, kernel + np.array([0, 0.6 * size])], "0.15", gid=f"path {o}")
+            _route(ax, [start, kernel + np.array([0, 0.9 * size])], "0.15",  # above its number
+                   gid=f"path {o}")
         pixel = corner_out + d_out[o] * _DEPTH / _DEPTH[0] + np.array(
             [col + (k - 1) / 2, n_px - 1 - row - (k - 1) / 2]) * S_out / n_px
         ax.add_patch(Rectangle(pixel, S_out / n_px, S_out / n_px, facecolor=colour,
