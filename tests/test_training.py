@@ -47,6 +47,27 @@ def test_progress_bar_goes_to_stdout_only(capfd):
     assert err == ""
 
 
+def test_in_a_kernel_the_bar_is_one_output_redrawn_in_place():
+    """In Jupyter the bar is a display redrawn in place: the executed notebook keeps one
+    output, the final bar, however often it was redrawn (the website shows that output)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    code = (
+        "import torch\nfrom torch import nn\nfrom torch.utils.data import TensorDataset\n"
+        "from convlab.training import fit\n"
+        "g = torch.Generator().manual_seed(0)\n"
+        "x, y = torch.randn(32, 4, generator=g), torch.randint(0, 2, (32,), generator=g)\n"
+        "data = TensorDataset(x, y)\n"
+        "fit(nn.Linear(4, 2), data, data, epochs=3, batch_size=8, desc='toy', refresh_every=0)\n"
+        "None")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    outputs = nb.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["display_data"], outputs
+    bar = outputs[0].data["text/plain"]
+    assert "toy" in bar and "3/3" in bar and "1/3" not in bar and "\n" not in bar.strip()
+
+
 def test_evaluate_counts_every_example():
     data = toy_data(n=10)
     net = model()

@@ -2,13 +2,15 @@
 ``evaluate`` and ``fit``.
 
 Nothing clever: one optimizer step per mini-batch, cross-entropy for classification,
-a :class:`History` of per-epoch loss and accuracy. The progress bar is tqdm's text bar
-written to **stdout** (a bar on stderr would fail the book's strict build); on the
-website the cell's stream is merged so only the final state of the bar remains.
+a :class:`History` of per-epoch loss and accuracy. The progress bar is tqdm's text bar,
+never on stderr (which fails the book's strict build): in a Jupyter kernel one output
+redrawn in place (a display handle), so the saved notebook and the website keep only its
+final state; elsewhere on **stdout**, redrawn with carriage returns.
 """
 
 from __future__ import annotations
 
+import io
 import random
 import sys
 import time
@@ -77,9 +79,10 @@ def fit(model, train: TensorDataset, test: TensorDataset, epochs: int = 20,
 
     Deterministic under ``seed``: the same seed, model initialisation and data give the
     same curves (the shuffling order comes from a generator seeded here). With
-    ``progress``, a tqdm text bar on stdout shows the latest loss and test accuracy; it
-    is redrawn at most every ``refresh_every`` seconds and once at the end, so a saved
-    notebook (and the website) keeps a line or two, not one per update.
+    ``progress``, a tqdm text bar shows the latest loss and test accuracy, redrawn at
+    most every ``refresh_every`` seconds and once at the end: in a Jupyter kernel as one
+    output updated in place (a saved notebook and the website keep only the final bar),
+    elsewhere on stdout.
     """
     from tqdm import tqdm
 
@@ -89,7 +92,9 @@ def fit(model, train: TensorDataset, test: TensorDataset, epochs: int = 20,
     test_loader = DataLoader(test, batch_size=512)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history, start = History(), time.perf_counter()
-    bar = tqdm(total=epochs, desc=desc, file=sys.stdout, ncols=100, disable=not progress,
+    handle = _output_in_place() if progress else None
+    bar = tqdm(total=epochs, desc=desc, file=io.StringIO() if handle else sys.stdout,
+               ncols=100, disable=not progress,
                delay=float("inf"))  # tqdm never redraws by itself: we call refresh()
     shown = start
     for epoch in range(epochs):
@@ -101,10 +106,26 @@ def fit(model, train: TensorDataset, test: TensorDataset, epochs: int = 20,
         bar.set_postfix(loss=f"{loss:.3f}", test_acc=f"{test_acc:.3f}", refresh=False)
         bar.update(1)
         if progress and (time.perf_counter() - shown >= refresh_every or epoch == epochs - 1):
-            bar.refresh()
+            if handle:
+                handle.update({"text/plain": str(bar)}, raw=True)
+            else:
+                bar.refresh()
             shown = time.perf_counter()
     bar.close()
-    if progress:
+    if progress and not handle:
         sys.stdout.write("\n")
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _output_in_place():
+    """A display handle in a Jupyter kernel (its output can be redrawn in place), else None."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return None
+    return display({"text/plain": ""}, raw=True, display_id=True)
