@@ -154,3 +154,17 @@ def test_conv2d_backward_checks_its_arguments():
         convlab.conv2d_backward(torch.randn(1, 3, 4, 4), x, w)
     grads = convlab.conv2d_backward(g, x, w)
     assert [t.shape for t in grads] == [x.shape, w.shape, (3,)]
+
+
+@pytest.mark.parametrize("name", ["conv1d", "conv2d", "conv3d"])
+@pytest.mark.parametrize("C_out, groups", [(2, 4), (3, 2), (0, 2)])
+def test_group_errors_say_what_pytorch_says(name, C_out, groups):
+    """Fewer output channels than groups, or not a multiple: PyTorch's words, exactly."""
+    dims = int(name[-2])
+    x = torch.randn(1, 4, *[5] * dims)
+    w = torch.randn(C_out, 4 // groups, *[3] * dims)
+    expected = _outcome(torch_fn(name), x, w, groups=groups)
+    got = _outcome(getattr(functional, name), x, w, groups=groups)
+    assert isinstance(expected, RuntimeError)
+    assert type(got) is RuntimeError and str(got) == str(expected).replace("[[", "[").replace(
+        "]]", "]"), (str(got), str(expected))

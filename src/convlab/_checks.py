@@ -221,10 +221,10 @@ def parse_conv_args(input, weight, bias=None, stride=1, padding=0, dilation=1, g
         input = input.unsqueeze(0)  # (C_in, *spatial) -> (1, C_in, *spatial)
 
     C_out, C_in_per_group = weight.shape[:2]
-    if C_out == 0:
+    if C_out < groups:  # no output channel at all included
         raise RuntimeError(
-            f"Given groups={groups}, expected weight to be at least 1 at dimension 0, "
-            f"but got weight of size {list(weight.shape)} instead")
+            f"Given groups={groups}, expected weight to be at least {groups} at "
+            f"dimension 0, but got weight of size {list(weight.shape)} instead")
     if C_out % groups != 0:
         raise RuntimeError(
             f"Given groups={groups}, expected weight to be divisible by {groups} at "
