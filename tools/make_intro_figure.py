@@ -50,19 +50,19 @@ def draw(row: int = 44, col: int = 30, kernel_name: str = "sobel x"):
         1, 3, figsize=(8.0, 3.0), gridspec_kw={"width_ratios": [3, 1.4, 3]})
     ax_in.imshow(image, cmap="gray", vmin=0, vmax=1)
     ax_in.add_patch(Rectangle((col - 0.5, row - 0.5), 3, 3, fill=False, ec="#ffb000", lw=2))
-    ax_in.set_title("input $X$", fontsize=10)
+    ax_in.set_title("input $x$", fontsize=12)
     limit = float(np.abs(kernel).max())
     ax_k.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
     for (i, j), w in np.ndenumerate(kernel):
-        ax_k.text(j, i, f"{w:g}", ha="center", va="center", fontsize=10,
+        ax_k.text(j, i, f"{w:g}", ha="center", va="center", fontsize=12,
                   color="white" if abs(w) > 0.6 * limit else "black")
-    ax_k.set_title(f"kernel $W$ ({kernel_name})", fontsize=10)
+    ax_k.set_title(f"kernel $w$\n({kernel_name})", fontsize=12)
     bound = float(np.nanmax(np.abs(out)))
     cmap = plt.get_cmap("RdBu_r").copy()
     cmap.set_bad("#eeeeee")
     ax_out.imshow(np.ma.masked_invalid(done), cmap=cmap, vmin=-bound, vmax=bound)
     ax_out.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, ec="#ffb000", lw=2))
-    ax_out.set_title(r"output $Y[i,j]=\sum_{m,n} X[i+m,j+n]\,W[m,n]$", fontsize=10)
+    ax_out.set_title(r"output $y[i,j]=\sum_{u,v} x[i+u,j+v]\,w[u,v]$", fontsize=12)
     for ax in (ax_in, ax_k, ax_out):
         ax.set_xticks([])
         ax.set_yticks([])
