@@ -220,6 +220,30 @@ def test_side_by_side_html_puts_both_lines_of_a_change_on_one_row():
         pair_diff(theirs_fn, ours_fn, layout="diagonal").to_html()
 
 
+def test_each_note_number_marks_the_line_it_explains():
+    for layout in ("unified", "side-by-side"):
+        rows = table_rows(pair_diff(theirs_fn, ours_fn, notes=NOTES, layout=layout).to_html())
+        marked = [inner for _, inner in rows if 'class="cd-ref"' in inner]
+        assert len(marked) == 2, layout  # one line per note, nothing else
+        assert '<span class="cd-ref">1</span>' in marked[0] and "factor = " in marked[0]
+        assert '<span class="cd-ref">2</span>' in marked[1] and "<ins>2</ins>" in marked[1]
+    # the unified layout marks the line the pattern matched: convlab's, not torch's
+    rows = table_rows(pair_diff(theirs_fn, ours_fn, notes=NOTES).to_html())
+    (kind, _), = [(k, inner) for k, inner in rows if '<span class="cd-ref">2</span>' in inner]
+    assert kind == "cd-added"
+
+
+def test_a_line_that_moved_deeper_keeps_its_indentation_unmarked():
+    theirs = source_side("def f(x):\n    if x:\n        y = g(x)\n    return y\n", "theirs")
+    ours = source_side("def f(x):\n    z = g(x)\n    return z\n", "ours")
+    fragment = PairDiff("moved", theirs, ours, [Note(r"z = g", "renamed"),
+                                                Note(r"return z", "renamed")]).to_html()
+    assert "        <del>y</del> = g(x)" in fragment  # the spaces are not inside the mark
+    assert "    <ins>z</ins> = g(x)" in fragment
+    assert not re.search(r"<(del|ins)>\s", fragment) and not re.search(r"\s</(del|ins)>",
+                                                                      fragment)
+
+
 LONG_BODY = "".join(f"    {name} = {k}\n" for k, name in enumerate("abcdefghijkl"))
 
 

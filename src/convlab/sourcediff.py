@@ -14,7 +14,8 @@ lines*, aligns them with ``difflib`` and renders HTML that a notebook displays.
   that must match one of the hunk's differing rows. :meth:`PairDiff.problems` lists
   every note that matches nothing and every hunk that no note explains, and
   :meth:`PairDiff.fingerprint` changes with any difference, so a note cannot silently
-  go stale when torch (or convlab) changes.
+  go stale when torch (or convlab) changes. The note's number also marks the end of the
+  line it matched (:func:`note_refs`), so the reader sees which line it explains.
 - A docstring of several lines shows its first line. Below the diff, both full
   sources sit behind a ``<details>`` toggle, exactly as written, with their file line
   numbers.
@@ -434,6 +435,9 @@ STYLE = """<style>
 .convlab-diff td.cd-empty{background:rgba(128,128,128,.08)}
 .convlab-diff del{text-decoration:none;background:rgba(220,60,60,.32);border-radius:2px}
 .convlab-diff ins{text-decoration:none;background:rgba(40,170,70,.38);border-radius:2px}
+.convlab-diff .cd-ref{display:inline-block;text-indent:0;margin-left:0.7em;padding:0 0.4em;
+ font-family:var(--pst-font-family-base,sans-serif);font-size:10.5px;font-weight:700;
+ line-height:1.35;border-radius:3px;background:rgba(255,170,0,.4);user-select:none}
 .convlab-diff .cd-minus{color:#c03030;font-weight:700}
 .convlab-diff .cd-plus{color:#208040;font-weight:700}
 .convlab-diff tr.cd-note td{font-family:var(--pst-font-family-base,sans-serif);
@@ -456,15 +460,22 @@ _WORD = re.compile(r"\w+|\s+|[^\w\s]")
 def _marked(text: str, other: str, tag: str) -> str:
     """``text`` as HTML, the words that are not in ``other`` wrapped in ``<tag>``.
 
-    A marked span never crosses a line break, so the result can be split at newlines.
+    A marked span never crosses a line break, so the result can be split at newlines, and
+    never covers the spaces at its ends (a line that only moved deeper is not a change of
+    its words).
     """
     mine, theirs = _WORD.findall(text), _WORD.findall(other)
     out = []
     matcher = difflib.SequenceMatcher(None, mine, theirs, autojunk=False)
     for op, a0, a1, _, _ in matcher.get_opcodes():
         for k, piece in enumerate("".join(mine[a0:a1]).split("\n")):
-            chunk = html.escape(piece)
-            marked = chunk if op == "equal" or not chunk.strip() else f"<{tag}>{chunk}</{tag}>"
+            core = piece.strip()
+            if op == "equal" or not core:
+                marked = html.escape(piece)
+            else:  # the words only: an indentation or a space around them stays unmarked
+                start = piece.index(core)
+                marked = (f"{piece[:start]}<{tag}>{html.escape(core)}</{tag}>"
+                          f"{piece[start + len(core):]}")
             out.append(("\n" if k else "") + marked)
     return "".join(out)
 
@@ -480,15 +491,34 @@ def _shown_text(line: LogicalLine) -> str:
     return line.text
 
 
-def _code(line: LogicalLine, other: LogicalLine | None, tag: str) -> str:
+def _code(line: LogicalLine, other: LogicalLine | None, tag: str, refs=()) -> str:
     """The inside of a code cell: one ``<div>`` per line of the row; a line that wraps
     hangs 4 columns right of its own indentation. ``other`` is the line this one
-    replaces (or is replaced by): the words that differ are marked with ``tag``."""
+    replaces (or is replaced by): the words that differ are marked with ``tag``.
+    ``refs``: the numbers of the notes that explain this line, shown at its end."""
     text = _shown_text(line)
     body = (_marked(text, _shown_text(other), tag) if other is not None
             else html.escape(text))
+    pieces = body.split("\n")
+    pieces[-1] += "".join(f'<span class="cd-ref">{k}</span>' for k in refs)
     return "".join(f'<div style="--hang:{_indent(piece) + 4}ch">{piece or " "}</div>'
-                   for piece in body.split("\n"))
+                   for piece in pieces)
+
+
+def note_refs(diff: PairDiff) -> dict[tuple[int, str], list[int]]:
+    """Where each note points, for the reader: ``(row index, "left" or "right")`` of the
+    first differing line of each hunk it explains that its pattern matches (convlab's
+    line before torch's on a changed row) -> the numbers (1-based) of those notes."""
+    refs: dict[tuple[int, str], list[int]] = {}
+    for start, stop in diff.hunks:
+        for k in diff.notes_for((start, stop)):
+            spots = ((i, part) for i in range(start, stop) if diff.rows[i].kind != "same"
+                     for part in ("right", "left") if getattr(diff.rows[i], part) is not None)
+            spot = next(spot for spot in spots
+                        if re.search(diff.notes[k].pattern, getattr(diff.rows[spot[0]],
+                                                                    spot[1]).text))
+            refs.setdefault(spot, []).append(k + 1)
+    return refs
 
 
 def _number(line: LogicalLine | None) -> str:
@@ -536,7 +566,7 @@ def _visible(diff: PairDiff) -> list:
 def _unified_rows(diff: PairDiff) -> list[str]:
     """A same row once; a changed row as torch's line (−) right above convlab's (+)."""
     ends = {stop - 1: (start, stop) for start, stop in diff.hunks}
-    shown, body = set(), []
+    shown, body, refs = set(), [], note_refs(diff)
 
     def line(kind, sign, numbers, code):
         paint = " cd-paint" if kind != "same" else ""
@@ -555,10 +585,12 @@ def _unified_rows(diff: PairDiff) -> list[str]:
                              _code(row.left, None, "")))
         if row.left is not None and row.kind != "same":
             body.append(line("removed", "−", (row.left.first, ""),
-                             _code(row.left, row.right if changed else None, "del")))
+                             _code(row.left, row.right if changed else None, "del",
+                                   refs.get((item, "left"), ()))))
         if row.right is not None and row.kind != "same":
             body.append(line("added", "+", ("", row.right.first),
-                             _code(row.right, row.left if changed else None, "ins")))
+                             _code(row.right, row.left if changed else None, "ins",
+                                   refs.get((item, "right"), ()))))
         if item in ends:
             body.append(_note_row(diff, ends[item], shown))
     return body
@@ -567,13 +599,13 @@ def _unified_rows(diff: PairDiff) -> list[str]:
 def _side_by_side_rows(diff: PairDiff) -> list[str]:
     """Torch's line on the left, convlab's on the right, empty where a side has none."""
     ends = {stop - 1: (start, stop) for start, stop in diff.hunks}
-    shown, body = set(), []
+    shown, body, refs = set(), [], note_refs(diff)
 
-    def cells(line, other, column, tag):
+    def cells(line, other, column, tag, spot=()):
         if line is None:
             return f'<td class="cd-no cd-empty"></td><td class="cd-code cd-empty {column}"></td>'
         return (f'<td class="cd-no">{_number(line)}</td><td class="cd-code {column}">'
-                f"{_code(line, other, tag)}</td>")
+                f"{_code(line, other, tag, refs.get(spot, ()))}</td>")
 
     for item in _visible(diff):
         if isinstance(item, tuple):
@@ -583,9 +615,10 @@ def _side_by_side_rows(diff: PairDiff) -> list[str]:
         changed = row.kind == "changed"
         paint = {"removed": "cd-paint", "added": "cd-paint"}.get(row.kind, "")
         body.append(f'<tr class="cd-{row.kind}">'
-                    + cells(row.left, row.right if changed else None, f"cd-left {paint}", "del")
+                    + cells(row.left, row.right if changed else None, f"cd-left {paint}", "del",
+                            (item, "left"))
                     + cells(row.right, row.left if changed else None, f"cd-right {paint}",
-                            "ins")
+                            "ins", (item, "right"))
                     + "</tr>")
         if item in ends:
             body.append(_note_row(diff, ends[item], shown))
