@@ -146,12 +146,11 @@ def plot_roofline(peak_gflops, bandwidth_gbs, points, title="", columns=()):
     intensities = [p[1] for p in points] + [peak_gflops / bandwidth_gbs]
     lo, hi = min(intensities) / 3, max(intensities) * 3
     ridge = peak_gflops / bandwidth_gbs
-    fig, ax = plt.subplots(figsize=(7, 5))
-    ax.plot([lo, ridge, hi], [bandwidth_gbs * lo, peak_gflops, peak_gflops], color="0.3", lw=2)
-    ax.text(lo * 1.1, bandwidth_gbs * lo / 1.3, f"memory roof {bandwidth_gbs:.0f} GB/s",
-            va="top", fontsize=FONT, color="0.3")
-    ax.text(hi / 1.1, peak_gflops * 1.08, f"compute roof {peak_gflops:.0f} GFLOP/s",
-            ha="right", fontsize=FONT, color="0.3")
+    fig, ax = plt.subplots(figsize=(7, 5.6))
+    ax.plot([lo, ridge], [bandwidth_gbs * lo, peak_gflops], color="0.3", lw=2, ls="--",
+            label=f"memory roof {bandwidth_gbs:.0f} GB/s")
+    ax.plot([ridge, hi], [peak_gflops, peak_gflops], color="0.3", lw=2,
+            label=f"compute roof {peak_gflops:.0f} GFLOP/s")
     seen, on_column = set(), {}
     for label, ai, gflops, color, marker in points:
         shift = 1.0
@@ -174,7 +173,7 @@ def plot_roofline(peak_gflops, bandwidth_gbs, points, title="", columns=()):
     ax.set_xlabel("arithmetic intensity (flops per byte of compulsory traffic)", fontsize=FONT)
     ax.set_ylabel("GFLOP/s (direct-method flops)", fontsize=FONT)
     ax.tick_params(labelsize=FONT)
-    ax.legend(fontsize=FONT, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
+    ax.legend(fontsize=FONT, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     ax.set_title(title, fontsize=FONT)
     fig.tight_layout()
     return fig
