@@ -283,7 +283,8 @@ def plot_ratio_heatmap(results, title=""):
             label = (skip_reason(results["layers"][i], rungs[j]) if v is None
                      else f"{v:.2f}x" if v < 10 else f"{v:.0f}x")
             ax.text(j, i, label,
-                    ha="center", va="center", fontsize=FONT, color="0.4" if v is None else "k")
+                    ha="center", va="center", fontsize=FONT,
+                    color="0.4" if v is None else "w" if v >= 20 else "k")  # white on dark red
     ax.set_xticks(range(len(rungs)), rungs, fontsize=FONT)
     ax.set_yticks(range(len(layers)), layers, fontsize=FONT)
     ax.xaxis.tick_top()
