@@ -114,6 +114,7 @@ def test_cpu_description_names_the_libraries():
     info = pf.cpu_description()
     assert info["model"] and info["threads"] >= 1 and info["torch"] == torch.__version__
     assert set(info["isa"]) <= set(pf.ISA_FLAGS)
+    assert isinstance(info["vendor"], str)
 
 
 @pytest.mark.parametrize("draw", ["heatmap", "roofline", "gemm", "sweep"])

@@ -35,18 +35,20 @@ def best_seconds(fn, repeat=3):
 
 
 def cpu_description() -> dict:
-    """The CPU and the libraries that do the arithmetic: model, ISA flags, threads, versions.
+    """The CPU and the libraries that do the arithmetic: model, vendor, ISA, threads, versions.
 
     Reads ``/proc/cpuinfo`` (Linux; elsewhere the model falls back to ``platform``) and
     ``torch.__config__.show()``, whose lines name the MKL and oneDNN builds.
     """
-    model, flags = "", set()
+    model, vendor, flags = "", "", set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 key, _, value = line.partition(":")
                 if key.strip() == "model name" and not model:
                     model = value.strip()
+                elif key.strip() == "vendor_id" and not vendor:
+                    vendor = value.strip()  # GenuineIntel, AuthenticAMD, ...
                 elif key.strip() in ("flags", "Features") and not flags:
                     flags = set(value.split())
     except OSError:
@@ -54,7 +56,7 @@ def cpu_description() -> dict:
     config = torch.__config__.show()
     mkl = re.search(r"Math Kernel Library Version ([\w.\-]+)", config)
     onednn = re.search(r"MKL-DNN (v[\w.]+)", config)
-    return {"model": model or platform.processor() or platform.machine(),
+    return {"model": model or platform.processor() or platform.machine(), "vendor": vendor,
             "isa": [f for f in ISA_FLAGS if f in flags],
             "capability": torch.backends.cpu.get_cpu_capability(),
             "threads": torch.get_num_threads(), "torch": torch.__version__,
