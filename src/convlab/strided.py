@@ -28,8 +28,10 @@ def conv2d_strided(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
 
     .. math::
 
-        y[n, i, j, g, o] = b + \sum_{u, v, c}
-        \text{windows}[n, i, j, u, v, g, c]\; w[g, o, c, u, v]
+        y[n, i, j, q, o] = b + \sum_{u, v, c}
+        \text{windows}[n, i, j, u, v, q, c]\; w[q, o, c, u, v]
+
+    for group :math:`q`, output channel :math:`o` and input channel :math:`c` within it.
 
     Shape:
         - input: :math:`(N, C_\text{in}, H_\text{in}, W_\text{in})` or

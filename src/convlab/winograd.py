@@ -38,11 +38,12 @@ def conv2d_winograd(input, weight, bias=None, stride=1, padding=0, dilation=1, g
 
         U_\xi = (G \otimes G)\,\text{vec}(w), \quad
         V_\xi = (B^T \otimes B^T)\,\text{vec}(\tilde x),
-        \quad M_\xi = V_\xi U_\xi, \quad \text{vec}(Y) = (A^T \otimes A^T)\, M,
+        \quad M_\xi = V_\xi U_\xi, \quad \text{vec}(\tilde y) = (A^T \otimes A^T)\, M,
 
-    for every 2x2 output tile, with :math:`M_\xi` a :math:`(\text{tiles}, C_\text{in})
-    \times (C_\text{in}, C_\text{out})` GEMM for each of the 16 positions :math:`\xi`
-    (per group). Raises ``ValueError`` for other kernels, strides or dilations.
+    for every 2x2 output tile :math:`\tilde y`, with :math:`M_\xi` a
+    :math:`(\text{tiles}, C_\text{in}) \times (C_\text{in}, C_\text{out})` GEMM for each
+    of the 16 positions :math:`\xi` (per group). Raises ``ValueError`` for other
+    kernels, strides or dilations.
 
     Shape:
         - input: :math:`(N, C_\text{in}, H_\text{in}, W_\text{in})` or

@@ -13,8 +13,8 @@ def _im2col_solution(x, kernel_size):
     C, H, W = x.shape
     k = kernel_size
     H_out, W_out = H - k + 1, W - k + 1
-    taps = [x[:, i:i + H_out, j:j + W_out] for i in range(k) for j in range(k)]  # (C, H_out, W_out)
-    return torch.stack(taps, 1).reshape(C * k * k, H_out * W_out)  # rows ordered (c, i, j)
+    taps = [x[:, u:u + H_out, v:v + W_out] for u in range(k) for v in range(k)]  # (C, H_out, W_out)
+    return torch.stack(taps, 1).reshape(C * k * k, H_out * W_out)  # rows ordered (c, u, v)
 
 
 def _im2col_cases():
@@ -58,7 +58,7 @@ def _windows_cases():
         H_out, W_out = (H - k) // s + 1, (W - k) // s + 1
         expected = expected.view(N, C, k, k, H_out, W_out).permute(0, 4, 5, 2, 3, 1)
         cases.append(Case(name, (x, k, s), expected=expected,
-                          hint="window (o_h, o_w) starts s*o_h rows and s*o_w columns in; "
+                          hint="window (i, j) starts s*i rows and s*j columns in; "
                                "inside a window, taps are 1 row / 1 column apart"))
     return cases
 

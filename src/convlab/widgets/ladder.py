@@ -46,24 +46,27 @@ def render_ladder(layer_result: dict, title: str = ""):
     ms = [rungs[n]["seconds"] * 1e3 for n in timed]
     mib = [rungs[n]["peak_mib"] for n in timed]
     colors = [COLORS.get(n, "#7f7f7f") for n in timed]
-    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(8.6, 2.8))
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(8, 3.6))  # text 12 pt >= 1.39 x 8 in
     ax_t.barh(timed, ms, color=colors)
     ax_t.set_xscale("log")
     ax_t.xaxis.set_minor_formatter(NullFormatter())  # crowded minor labels on a short log axis
     ax_t.axvline(rungs["F.conv2d"]["seconds"] * 1e3, color="k", lw=0.8, ls="--")
     for y, n in enumerate(timed):
-        ax_t.text(ms[y], y, f" {rungs[n]['ratio']:.2f}x", va="center", fontsize=8)
-    ax_t.set_xlabel("time per call (ms, log); label: ratio to F.conv2d", fontsize=8)
+        ax_t.text(ms[y], y, f" {rungs[n]['ratio']:.2f}x", va="center", fontsize=12)
+    ax_t.set_xlabel("ms per call (log); ratio to F.conv2d", fontsize=12)
+    ax_t.tick_params(labelsize=12)
+    ax_m.tick_params(labelsize=12)
+    ax_t.set_xlim(right=max(ms) * 12)  # room for the ratio labels
     ax_m.barh(timed, mib, color=colors)
-    ax_m.set_xlabel("peak memory allocated by PyTorch (MiB)", fontsize=8)
+    ax_m.set_xlabel("peak MiB allocated by PyTorch", fontsize=12)
     ax_m.set_yticks([])
     ax_t.invert_yaxis()
     ax_m.invert_yaxis()
     name, shape = layer_result["layer"], layer_result["shape"]
     fig.suptitle(title or f"{name}: C_in={shape[0]}, C_out={shape[1]}, H=W={shape[2]}, "
-                          f"k={shape[3]}, stride={shape[4]}", fontsize=9)
+                          f"k={shape[3]}, stride={shape[4]}", fontsize=12)
     if skipped:
-        fig.text(0.01, -0.02, "; ".join(skipped), fontsize=7, color="#555555")
+        fig.text(0.01, -0.02, "; ".join(skipped), fontsize=12, color="#555555", va="top")
     fig.tight_layout()
     return fig
 
@@ -96,5 +99,5 @@ def ladder_static_explorer(results: dict):
     by_name = {layer["layer"]: layer for layer in results["layers"]}
     return static_explorer(lambda layer: render_ladder(by_name[layer]), {"layer": list(by_name)},
                            title=f"The ladder per layer (saved run: {results['machine']}, "
-                                 f"batch {results['batch']})", fmt="png", dpi=75)
+                                 f"batch {results['batch']})", fmt="png", dpi=90)
 
