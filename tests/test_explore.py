@@ -19,6 +19,7 @@ def _render(value, name):
 
 
 def test_frames_cover_the_grid_and_html_is_self_contained():
+    plt.close("all")  # only this test's figures are counted below
     ex = static_explorer(_render, {"value": [1, 2, 3], "name": ["a", "b"]}, title="demo")
     assert len(ex) == 6
     assert set(ex.frames) == {f"{i}_{j}" for i in range(3) for j in range(2)}

@@ -31,8 +31,12 @@ def fake_results():
 
 
 def test_render_lists_skipped_rungs():
+    import matplotlib.pyplot as plt
+
     fig = render_ladder(fake_results()["layers"][0])
-    assert any("winograd: n/a" in t.get_text() for t in fig.texts)
+    texts = [t.get_text() for t in fig.texts]
+    plt.close(fig)
+    assert any("winograd: n/a" in t for t in texts)
 
 
 def test_static_twin_has_one_frame_per_layer():
