@@ -376,6 +376,9 @@ def empty_output(x, weight, bias, C_out: int, sizes) -> torch.Tensor:
     ``x``: the batched input; ``C_out``, ``sizes``: the output's channels and spatial sizes.
     """
     x, weight, bias = upcast_complex32(x, weight, bias)
+    if x.is_complex():  # PyTorch builds a complex convolution from real ones: contiguous
+        x = x.clone(memory_format=torch.contiguous_format)  # (.contiguous() keeps an empty
+        # tensor's strides: it counts as contiguous already)
     no_channels = x.shape[1] == 0
     out = x.reshape(-1) * weight.reshape(-1) if no_channels else x * weight.reshape(-1)[0]
     if bias is not None:
