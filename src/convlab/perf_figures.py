@@ -192,6 +192,7 @@ def plot_roofline(peak_gflops, bandwidth_gbs, points, title="", columns=()):
     ax.set_xlim(lo, hi)
     ax.set_ylim(bottom, peak_gflops * 2)
     plain_log_ticks(ax.yaxis, bottom, peak_gflops * 2)
+    plain_log_ticks(ax.xaxis, lo, hi)
     ax.set_xlabel("arithmetic intensity (flops per byte of compulsory traffic)", fontsize=FONT)
     ax.set_ylabel("GFLOP/s (direct-method flops)", fontsize=FONT)
     ax.tick_params(labelsize=FONT)
@@ -311,19 +312,20 @@ def plot_ratio_heatmap(results, title=""):
               for row in grid]
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(layers) + 1.6))
     norm = TwoSlopeNorm(vmin=math.log10(lo), vcenter=0.0, vmax=math.log10(hi))
-    image = ax.imshow(values, cmap="RdBu_r", norm=norm, aspect="auto")
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.88")  # skipped: grey, not a tie's white
+    image = ax.imshow(values, cmap=cmap, norm=norm, aspect="auto")
     for i, row in enumerate(grid):
         for j, v in enumerate(row):
             label = (skip_reason(results["layers"][i], rungs[j]) if v is None
                      else f"{v:.2f}x" if v < 10 else f"{v:.0f}x")
             dark = v is not None and (v >= 12 or v <= 0.6)  # white text on deep red or blue
             ax.text(j, i, label, ha="center", va="center", fontsize=FONT,
-                    color="0.4" if v is None else "w" if dark else "k")
+                    color="0.3" if v is None else "w" if dark else "k")
     ax.set_xticks(range(len(rungs)), rungs, fontsize=FONT)
     ax.set_yticks(range(len(layers)), layers, fontsize=FONT)
     ax.xaxis.tick_top()
     bar = fig.colorbar(image, ax=ax, pad=0.02)
-    ticks = [0.5, 1, 2, 5, 10, 20, 50]
+    ticks = [0.5, 0.7, 1, 3, 10, 50]  # the halves are drawn equally long: spread out on each
     bar.set_ticks([math.log10(t) for t in ticks], labels=[f"{t:g}" for t in ticks])
     bar.ax.minorticks_off()
     bar.ax.tick_params(labelsize=FONT)
