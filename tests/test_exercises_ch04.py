@@ -61,9 +61,9 @@ def test_fft_keeping_the_wrapped_outputs_fails():
 
 
 def test_winograd_with_transposes_forgotten_fails():
-    def wrong(d, g):
-        B_T, G, A_T = winograd_matrices(d.dtype)
-        return A_T @ ((G @ g @ G.T) * (B_T @ d @ B_T)) @ A_T.T  # B_T.T missing on the right
+    def wrong(x_tile, w_tile):
+        B_T, G, A_T = winograd_matrices(x_tile.dtype)
+        return A_T @ ((G @ w_tile @ G.T) * (B_T @ x_tile @ B_T)) @ A_T.T  # no B_T.T on the right
 
     result = EXERCISES["winograd_tile"].check(wrong, verbose=False)
     assert not result and f"case '{result.case}'" in result.message

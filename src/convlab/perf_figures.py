@@ -134,6 +134,25 @@ def conv_intensity(shape, batch) -> float:
     return flops / (4 * elements)
 
 
+def plain_log_ticks(axis, lo, hi):
+    """Label a log ``axis`` at 1-2-5 steps between ``lo`` and ``hi`` as plain numbers.
+
+    Matplotlib's default labels a log axis only at powers of ten (``10^0``, ``10^1``);
+    a reader reads ``0.2, 0.5, 1, 2, 5`` faster. Returns the ticks used.
+    """
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    ticks = []
+    for steps in ((1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 8)):  # the finer steps for a short range
+        ticks = [m * 10.0**e for e in range(-4, 7) for m in steps if lo <= m * 10.0**e <= hi]
+        if len(ticks) >= 3:
+            break
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_ticklabels([f"{t:g}" for t in ticks])
+    axis.set_minor_formatter(NullFormatter())
+    return ticks
+
+
 def plot_roofline(peak_gflops, bandwidth_gbs, points, title="", columns=()):
     """A roofline: attainable GFLOP/s = min(peak, bandwidth x intensity), log-log.
 
@@ -172,6 +191,8 @@ def plot_roofline(peak_gflops, bandwidth_gbs, points, title="", columns=()):
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
     ax.set_ylim(bottom, peak_gflops * 2)
+    plain_log_ticks(ax.yaxis, bottom, peak_gflops * 2)
+    plain_log_ticks(ax.xaxis, lo, hi)
     ax.set_xlabel("arithmetic intensity (flops per byte of compulsory traffic)", fontsize=FONT)
     ax.set_ylabel("GFLOP/s (direct-method flops)", fontsize=FONT)
     ax.tick_params(labelsize=FONT)
@@ -209,6 +230,9 @@ def plot_kernel_sweep(ks, ms, title=""):
     for name, times in ms.items():
         ax.plot(ks, times, "o-", label=name, color=RUNG_COLORS.get(name), lw=2, ms=7)
     ax.set_yscale("log")
+    everything = [t for times in ms.values() for t in times]
+    ax.set_ylim(min(everything) / 1.3, max(everything) * 1.3)
+    plain_log_ticks(ax.yaxis, min(everything) / 1.3, max(everything) * 1.3)
     ax.set_xticks(ks)
     ax.set_xlabel("kernel size k (k x k, 'same' padding)", fontsize=FONT)
     ax.set_ylabel("ms per call (log)", fontsize=FONT)
@@ -272,30 +296,40 @@ def skip_reason(layer, rung):
 
 
 def plot_ratio_heatmap(results, title=""):
-    """Layers x rungs, each cell the rung's time / F.conv2d's time, coloured on a log scale."""
+    """Layers x rungs, each cell the rung's time / F.conv2d's time, on a diverging log scale.
+
+    The colour is ``log10(ratio)`` centred at a tie (ratio 1, white): blue cells are faster
+    than F.conv2d, red ones slower, the deeper the further from a tie (0.5x to 50x).
+    """
+    import math
+
     import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
+    from matplotlib.colors import TwoSlopeNorm
 
     layers, rungs, grid = ratio_grid(results)
-    values = [[v if v is not None else float("nan") for v in row] for row in grid]
+    lo, hi = 0.5, 50.0
+    values = [[math.log10(min(max(v, lo), hi)) if v is not None else float("nan") for v in row]
+              for row in grid]
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(layers) + 1.6))
-    image = ax.imshow(values, cmap="RdYlGn_r", norm=LogNorm(vmin=0.5, vmax=50), aspect="auto")
+    norm = TwoSlopeNorm(vmin=math.log10(lo), vcenter=0.0, vmax=math.log10(hi))
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.88")  # skipped: grey, not a tie's white
+    image = ax.imshow(values, cmap=cmap, norm=norm, aspect="auto")
     for i, row in enumerate(grid):
         for j, v in enumerate(row):
             label = (skip_reason(results["layers"][i], rungs[j]) if v is None
                      else f"{v:.2f}x" if v < 10 else f"{v:.0f}x")
-            ax.text(j, i, label,
-                    ha="center", va="center", fontsize=FONT,
-                    color="0.4" if v is None else "w" if v >= 20 else "k")  # white on dark red
+            dark = v is not None and (v >= 12 or v <= 0.6)  # white text on deep red or blue
+            ax.text(j, i, label, ha="center", va="center", fontsize=FONT,
+                    color="0.3" if v is None else "w" if dark else "k")
     ax.set_xticks(range(len(rungs)), rungs, fontsize=FONT)
     ax.set_yticks(range(len(layers)), layers, fontsize=FONT)
     ax.xaxis.tick_top()
     bar = fig.colorbar(image, ax=ax, pad=0.02)
-    ticks = [0.5, 1, 2, 5, 10, 20, 50]
-    bar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+    ticks = [0.5, 0.7, 1, 3, 10, 50]  # the halves are drawn equally long: spread out on each
+    bar.set_ticks([math.log10(t) for t in ticks], labels=[f"{t:g}" for t in ticks])
     bar.ax.minorticks_off()
     bar.ax.tick_params(labelsize=FONT)
-    bar.set_label("time / F.conv2d's time (1 = tie)", fontsize=FONT)
+    bar.set_label("blue faster, red slower", fontsize=FONT)
     ax.set_title(title, fontsize=FONT, pad=24)
     fig.tight_layout()
     return fig

@@ -73,21 +73,21 @@ register(Exercise(
 
 
 def _fft_correlate1d_solution(x, w):
-    L, k = len(x), len(w)
-    y = torch.fft.irfft(torch.fft.rfft(x) * torch.fft.rfft(w, n=L).conj(), n=L)  # circular
-    return y[:L - k + 1]  # the outputs that did not wrap around
+    size, k = len(x), len(w)
+    y = torch.fft.irfft(torch.fft.rfft(x) * torch.fft.rfft(w, n=size).conj(), n=size)  # circular
+    return y[:size - k + 1]  # the outputs that did not wrap around
 
 
 def _fft_correlate1d_cases():
     g = torch.Generator().manual_seed(6)
     cases = []
-    for name, L, k in [("short kernel", 16, 3), ("odd length", 11, 4), ("k = L", 6, 6),
+    for name, size, k in [("short kernel", 16, 3), ("odd length", 11, 4), ("k = len(x)", 6, 6),
                        ("long kernel", 64, 31)]:
-        x = torch.randn(L, dtype=torch.float64, generator=g)
+        x = torch.randn(size, dtype=torch.float64, generator=g)
         w = torch.randn(k, dtype=torch.float64, generator=g)
         cases.append(Case(name, (x, w), expected=F.conv1d(x[None, None], w[None, None])[0, 0],
                           hint="correlation = product with the *conjugate* kernel spectrum; "
-                               "keep only the first L - k + 1 outputs"))
+                               "keep only the first len(x) - len(w) + 1 outputs"))
     return cases
 
 
@@ -99,10 +99,10 @@ register(Exercise(
     hint="pad the kernel's FFT to len(x) with rfft(w, n=len(x))", atol=1e-9, rtol=1e-9))
 
 
-def _winograd_tile_solution(d, g):
-    B_T, G, A_T = winograd_matrices(d.dtype)
-    U = G @ g @ G.T  # (4, 4) transformed kernel
-    V = B_T @ d @ B_T.T  # (4, 4) transformed input tile
+def _winograd_tile_solution(x_tile, w_tile):
+    B_T, G, A_T = winograd_matrices(x_tile.dtype)
+    U = G @ w_tile @ G.T  # (4, 4) transformed kernel
+    V = B_T @ x_tile @ B_T.T  # (4, 4) transformed input tile
     return A_T @ (U * V) @ A_T.T  # (2, 2): 16 multiplications instead of 36
 
 
@@ -111,14 +111,16 @@ def _winograd_tile_cases():
     cases = [("ones", torch.ones(4, 4, dtype=torch.float64), torch.ones(3, 3, dtype=torch.float64))]
     cases += [(f"random tile {i}", torch.randn(4, 4, dtype=torch.float64, generator=gen),
                torch.randn(3, 3, dtype=torch.float64, generator=gen)) for i in range(3)]
-    return [Case(name, (d, g), expected=F.conv2d(d[None, None], g[None, None])[0, 0],
-                 hint="Y = A^T [(G g G^T) * (B^T d B)] A with * element-wise")
-            for name, d, g in cases]
+    return [Case(name, (x_tile, w_tile),
+                 expected=F.conv2d(x_tile[None, None], w_tile[None, None])[0, 0],
+                 hint="y_tile = A^T [(G w_tile G^T) * (B^T x_tile B)] A with * element-wise")
+            for name, x_tile, w_tile in cases]
 
 
 register(Exercise(
     id="winograd_tile", chapter=4, title="One Winograd F(2x2, 3x3) tile",
-    prompt="Write winograd_tile(d, g): the 2x2 output of a 3x3 kernel g on a 4x4 input tile d, "
+    prompt="Write winograd_tile(x_tile, w_tile): the 2x2 output of a 3x3 kernel w_tile on a 4x4 "
+           "input tile x_tile, "
            "computed with the transforms from convlab.winograd.winograd_matrices() "
            "(B^T, G, A^T) and one element-wise product.",
     solution=_winograd_tile_solution, cases=_winograd_tile_cases,
