@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 from conv_oracle import nd_calls, spied, torch_fn
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from convlab import functional
@@ -45,6 +45,12 @@ def _same_format_flags(got, expected, label):
        x_layout=st.sampled_from(["contiguous", "channels_last", "channels_last", "reversed"]),
        w_layout=st.sampled_from(["contiguous", "contiguous", "channels_last", "reversed"]))
 def test_output_memory_format_like_torch(call, dtype, x_layout, w_layout):
+    # PyTorch 2.14.1 itself dies (SIGSEGV) on some complex convolutions of a channels-last
+    # input with a bias, dilation and padding, e.g. F.conv2d of x (2, 8, 5, 1) channels-last
+    # complex64, w (4, 4, 3, 1), bias, stride 2, padding (0, 1), dilation (1, 2), groups 2:
+    # there is no oracle to compare with for those
+    dilated = any(d > 1 for d in call.kwargs.get("dilation", [1]))
+    assume(not (dtype.is_complex and x_layout == "channels_last" and call.bias and dilated))
     x, w, b = call.tensors(dtype)
     x, w = _in_layout(x, x_layout), _in_layout(w, w_layout)
     expected = torch_fn(call.name)(x, w, b, **call.kwargs)
