@@ -39,6 +39,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from . import gemm
 from ._checks import (
     empty_conv_output,
     empty_output,
@@ -46,14 +47,16 @@ from ._checks import (
     parse_conv_transpose_args,
     upcast_complex32,
 )
+from .gemm import can_write_out, is_functorch_wrapped_tensor
 from .pooling import avg_pool2d, max_pool2d
-from .winograd_fast import GROWTH, can_write_out, is_functorch_wrapped_tensor, winograd_conv2d
+from .winograd_fast import GROWTH, winograd_conv2d
 
 # "auto" picks per call (see _choose_backend); a name from BACKENDS forces one (benchmarks)
 BACKEND = "auto"
 BACKENDS = ("im2col", "winograd2", "winograd4")  # winograd<m>: F(m x m, 3 x 3)
 PER_IMAGE_GEMM_MIN_L = 128  # output positions per image from which im2col's GEMMs go per image
-IM2COL_CHUNK_BYTES = 2**24  # columns per chunk of images, when not differentiating
+IM2COL_CHUNK_BYTES = 2**23  # columns per chunk of images, when not differentiating
+ONEDNN_MIN_GEMM = 256  # C_out/G * K from which a group's GEMM goes to oneDNN (not depthwise)
 # ATen backends that write contiguous outputs whatever the input's memory format
 _CONTIGUOUS_BACKENDS = {"Slow3d", "SlowDilated3d", "SlowTranspose3d", "Empty", "MkldnnEmpty",
                         "NnpackSpatial", "Xnnpack2d", "Winograd3x3Depthwise",
@@ -75,6 +78,8 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     """
     N, C_in, *S = x.shape
     d, C_out, G, K = len(S), weight.shape[0], groups, weight[0].numel()
+    if gemm.onednn_applies(x, weight, bias) and C_out // G * K >= ONEDNN_MIN_GEMM:
+        return _conv_patches(x, weight, bias, stride, padding, dilation, groups)
     flat = [p for pair in reversed(padding) for p in pair]
     cols = F.pad(x, flat) if any(flat) else x  # (N, C_in, *S_pad)
     for i, (k, s, dl) in enumerate(zip(weight.shape[2:], stride, dilation)):
@@ -99,6 +104,46 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     cols = cols.permute(1, 2, *window, 0, *range(3, 3 + d)).reshape(G, K, N * L)  # copy
     out = torch.bmm(w, cols) if b is None else torch.baddbmm(b, w, cols)  # (G, C_out/G, N*L)
     return out.view(C_out, N, *O).movedim(1, 0).contiguous()  # (N, C_out, *O)
+
+
+def _conv_patches(x, weight, bias, stride, padding, dilation, groups):
+    """im2col on channels-last patches, its GEMMs on oneDNN (:func:`convlab.gemm.linear`).
+
+    The padded input goes channels-last once, ``(N, *S_pad, C_in)``; an ``as_strided``
+    view then holds every window, and a chunk of ``n`` images is copied into one reused
+    buffer of patches, ``(n*L, K)`` with ``K = prod(k) C_in/G`` in ``(*k, c)`` order: its
+    rows are runs of ``C_in/G`` contiguous numbers, and at most ``IM2COL_CHUNK_BYTES`` stay
+    in cache for the GEMM. ``patches @ w^T + b`` (bias fused) gives the chunk's
+    ``(n*L, C_out/G)`` channels-last output, which one strided copy writes into NCHW.
+
+    Shape: input (N, C_in, *S), weight (C_out, C_in/G, *k); output (N, C_out, *O).
+    """
+    N, C_in, *S = x.shape
+    C_out, kernel = weight.shape[0], weight.shape[2:]
+    C_g, C_og = C_in // groups, C_out // groups
+    pads = [0, 0] + [p for pair in reversed(padding) for p in pair]
+    xc = F.pad(x.movedim(1, -1), pads).contiguous()  # (N, *S_pad, C_in), channels-last
+    O = [(s - dl * (k - 1) - 1) // st + 1
+         for s, k, st, dl in zip(xc.shape[1:-1], kernel, stride, dilation)]
+    L, K = math.prod(O), math.prod(kernel) * C_g
+    sN, *sS, sC = xc.stride()
+    windows = xc.as_strided((N, *O, *kernel, C_in),  # every window, a view
+                            (sN, *[st * s for st, s in zip(stride, sS)],
+                             *[dl * s for dl, s in zip(dilation, sS)], sC))
+    w = weight.unflatten(0, (groups, C_og)).movedim(2, -1)  # (G, C_out/G, *k, C_in/G)
+    w = w.reshape(groups, C_og, K)  # in the patches' (*k, c) order
+    b = [None] * groups if bias is None else bias.view(groups, C_og)
+    step = min(N, max(1, IM2COL_CHUNK_BYTES // (L * K * x.element_size())))
+    buffer = x.new_empty(step * L * K)
+    out = x.new_empty(N, C_out, L)
+    for i in range(0, N, step):
+        n = min(step, N - i)
+        for g in range(groups):
+            patches = buffer[:n * L * K].view(n, *O, *kernel, C_g)
+            patches.copy_(windows[i:i + n, ..., g * C_g:(g + 1) * C_g])  # the im2col copy
+            y = gemm.linear(patches.view(n * L, K), w[g], b[g])  # (n*L, K) @ (K, C_out/G)
+            out[i:i + n, g * C_og:(g + 1) * C_og] = y.view(n, L, C_og).transpose(1, 2)
+    return out.view(N, C_out, *O)
 
 
 def _per_image_gemm(cols, w, b, L, out=None):
