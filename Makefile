@@ -45,13 +45,14 @@ book: venv build
 	@echo "Built: open file://$(CURDIR)/_build/html/index.html (or run: make serve);"
 	@echo "       中文版 / Chinese edition: file://$(CURDIR)/_build/html/zh_CN/index.html"
 
-# The notebooks execute once for both editions: the English build executes every chapter
-# into a jupyter-cache that starts empty, so it runs the current code; the Chinese build
-# finds every chapter there (tests/site checks its log says so). Then the Chinese notebooks.
+# The notebooks execute once for both editions: every chapter is executed (one per core)
+# into a jupyter-cache that starts empty, so it runs the current code; both builds find
+# every chapter there (tests/site checks the Chinese log says so). Then the Chinese notebooks.
 build: venv
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute $(EXECUTION_CACHE) \
 	  _build/$(ZH) $(ZH_NOTEBOOKS)
 	mkdir -p _build
+	set -o pipefail; $(BIN)/python tools/i18n.py execute 2>&1 | tee _build/execute.log
 	set -o pipefail; $(BIN)/python tools/i18n.py build en 2>&1 | tee _build/build.log
 	set -o pipefail; $(BIN)/python tools/i18n.py build $(ZH) 2>&1 | tee _build/build-$(ZH).log
 	$(BIN)/python tools/i18n.py notebooks --out $(ZH_NOTEBOOKS) --site _build/html/$(ZH)

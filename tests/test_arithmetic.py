@@ -86,3 +86,12 @@ def test_invalid_arguments():
         _ntuple((1, 2, 3), 2, "stride")
     assert _ntuple(3, 2) == (3, 3)
     assert _ntuple([4], 3) == (4, 4, 4)
+
+
+def test_shown_source_fits_the_page_column():
+    """Chapter 2 shows these with show_source: no line wraps in the 688 px column."""
+    import inspect
+
+    for fn in (conv_output_size, same_padding):
+        widest = max(len(line) for line in inspect.getsource(fn).splitlines())
+        assert widest <= 77, (fn.__name__, widest)

@@ -31,6 +31,10 @@ def test_sample_image_resizes_the_shorter_side():
     assert 0.0 <= float(image.min()) and float(image.max()) <= 1.0
 
 
+def test_sample_gray_size_is_the_shorter_side():
+    assert sample_gray("grace_hopper", size=192).shape == (1, 225, 192)  # its docstring
+
+
 def test_grayscale_photo_is_repeated_over_channels():
     image = sample_image("camera", size=32)
     torch.testing.assert_close(image[0], image[1])

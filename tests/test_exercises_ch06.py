@@ -76,3 +76,70 @@ def test_scatter_rejects_assignment_instead_of_addition():
         return out
 
     rejected("conv_transpose_scatter", overwrite, "stride 1")
+
+
+def test_output_padding_rejects_the_functional_rule():
+    """F.conv_transpose2d's p_out < max(s, d) is not what output_size= accepts."""
+    def functional_rule(i, o, k, stride=1, padding=0, dilation=1):
+        extra = o - ((i - 1) * stride - 2 * padding + dilation * (k - 1) + 1)
+        if not 0 <= extra < max(stride, dilation):
+            raise ValueError(f"no output_padding gives size {o}")
+        return extra
+
+    result = rejected("output_padding_for_size", functional_rule, "dilation 2 > stride 1")
+    assert "expected ValueError" in result.message
+
+
+def test_output_padding_rejects_never_raising():
+    rejected("output_padding_for_size",
+             lambda i, o, k, stride=1, padding=0, dilation=1:
+             o - ((i - 1) * stride - 2 * padding + dilation * (k - 1) + 1),
+             "past the largest size")
+
+
+def test_output_padding_rejects_the_wrong_exception():
+    def wrong_error(i, o, k, stride=1, padding=0, dilation=1):
+        extra = o - ((i - 1) * stride - 2 * padding + dilation * (k - 1) + 1)
+        if not 0 <= extra < stride:
+            raise RuntimeError("out of range")
+        return extra
+
+    result = rejected("output_padding_for_size", wrong_error, "past the largest size")
+    assert "RuntimeError" in result.message
+
+
+def test_output_padding_cases_are_what_the_module_does():
+    """Every case agrees with nn.ConvTranspose2d's forward given output_size=, including
+    the sizes it refuses (ValueError), and the refusals include dilation > stride."""
+    cases = EXERCISES["output_padding_for_size"].cases()
+    refused_dilated = 0
+    for case in cases:
+        (i, o, k), kw = case.args, case.kwargs
+        layer = torch.nn.ConvTranspose2d(1, 1, k, stride=kw["stride"], padding=kw["padding"],
+                                         dilation=kw["dilation"], bias=False)
+        x = torch.zeros(1, 1, i, i)
+        if case.raises is ValueError:
+            with pytest.raises(ValueError, match="valid sizes"):
+                layer(x, output_size=[o, o])
+            refused_dilated += kw["dilation"] > kw["stride"]
+        else:
+            assert layer(x, output_size=[o, o]).shape[-1] == o
+            y = torch.nn.functional.conv_transpose2d(
+                x, layer.weight, stride=kw["stride"], padding=kw["padding"],
+                dilation=kw["dilation"], output_padding=case.expected)
+            assert y.shape[-1] == o
+    assert refused_dilated >= 2
+
+
+def test_a_raises_case_passes_only_on_that_exception():
+    from convlab.exercises.core import Case, Exercise
+
+    exercise = Exercise(id="demo", chapter=6, title="demo", prompt="demo",
+                        solution=lambda v: 1 / v,
+                        cases=lambda: [Case("one", (1.0,), expected=1.0),
+                                       Case("zero", (0.0,), raises=ZeroDivisionError)])
+    assert exercise.check(exercise.solution, verbose=False)
+    returned = exercise.check(lambda v: 1.0 if v else 0.0, verbose=False)
+    assert not returned and returned.case == "zero" and "returned 0.0" in returned.message
+    other = exercise.check(lambda v: 1 / v if v else {}[v], verbose=False)
+    assert not other and "KeyError" in other.message

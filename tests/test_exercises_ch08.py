@@ -103,3 +103,31 @@ def test_max_pool_rejects_the_maximum_over_channels_too():
     rejected("ch08_max_pool",
              lambda x, k: x.unfold(2, k, k).unfold(3, k, k).amax((1, -2, -1), keepdim=True)
              .squeeze(-1).squeeze(-1).expand(-1, x.shape[1], -1, -1), "negative")
+
+
+def test_conv_outputs_checks_a_network_of_convlab_layers():
+    """One case is built like the chapter's network, from convlab.nn.Conv2d (and convlab's
+    pooling), and its expected maps come from running the layers one by one."""
+    import convlab.nn
+
+    cases = EXERCISES["ch08_conv_outputs"].cases()
+    ours = [c for c in cases if "convlab" in c.name]
+    assert len(ours) == 1
+    model, x = ours[0].args
+    convs = [m for m in model if isinstance(m, convlab.nn.Conv2d)]
+    assert len(convs) == 2 and len(ours[0].expected) == 2
+    with torch.no_grad():
+        first = convs[0](x)
+    torch.testing.assert_close(ours[0].expected[0], first)
+
+
+def test_conv_outputs_rejects_hooking_torch_layers_by_exact_type():
+    def exact_type(model, x):
+        got = []
+        hooks = [m.register_forward_hook(lambda mod, inp, out: got.append(out))
+                 for m in model.modules() if type(m) is nn.Conv2d]
+        model(x)
+        for h in hooks:
+            h.remove()
+        return got
+    rejected("ch08_conv_outputs", exact_type, "convlab")

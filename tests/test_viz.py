@@ -11,7 +11,14 @@ import torch  # noqa: E402
 from torchvision.transforms import Normalize  # noqa: E402
 
 from convlab import UnNormalize, imshow, plot_feature_maps, plot_kernels, show_source  # noqa: E402
-from convlab.viz import IMAGENET_MEAN, IMAGENET_STD, signed_rgb  # noqa: E402
+from convlab.viz import (  # noqa: E402
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    _relative_luminance,
+    channel_cmap,
+    ink_for,
+    signed_rgb,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -187,3 +194,41 @@ def test_plot_feature_maps_names_and_font():
     assert tiles[0].title.get_fontsize() == 11
     with pytest.raises(ValueError, match="names"):
         plot_feature_maps(torch.rand(3, 5, 5), names=["a"])
+
+
+@pytest.mark.parametrize("shape, title", [
+    ((8, 3, 3, 3), "w: 8 kernels (3, 3, 3)"),  # RGB: a tile is a kernel, 3 deep
+    ((6, 1, 5, 5), "w: 6 kernels (1, 5, 5)"),
+    ((4, 2, 3, 3), "w: 4 kernels (2, 3, 3), 8 slices"),  # a tile is one slice
+])
+def test_plot_kernels_title_gives_the_shape_of_one_kernel(shape, title):
+    assert plot_kernels(torch.randn(*shape), title="w")._suptitle.get_text() == title
+
+
+def test_plot_feature_maps_signed_is_red_positive_blue_negative_centred_on_zero():
+    maps = torch.stack([torch.linspace(-1, 3, 25).view(5, 5), -torch.ones(5, 5)])
+    fig = plot_feature_maps(maps, signed=True)
+    images = [t.get_images()[0] for t in _tiles(fig)]
+    assert [im.get_cmap().name for im in images] == ["RdBu_r", "RdBu_r"]
+    assert [(im.norm.vmin, im.norm.vmax) for im in images] == [(-3.0, 3.0), (-1.0, 1.0)]
+    assert "red > 0 > blue" in fig._suptitle.get_text()
+    plain = [t.get_images()[0] for t in _tiles(plot_feature_maps(maps))]
+    assert plain[0].get_cmap().name == "viridis"
+
+
+def test_ink_for_picks_the_ink_with_more_contrast():
+    assert ink_for("white") == "black" and ink_for("black") == "white"
+    assert ink_for((0.4, 0.0, 0.12)) == "white"  # RdBu_r's darkest red
+    assert ink_for((0.97, 0.97, 0.97)) == "black"
+    for grey in np.linspace(0, 1, 41):  # the better ink always reaches WCAG's 4.5
+        L = _relative_luminance((grey, grey, grey))
+        ratio = (L + 0.05) / 0.05 if ink_for((grey,) * 3) == "black" else 1.05 / (L + 0.05)
+        assert ratio >= 4.5
+
+
+def test_channel_cmap_goes_from_black_to_the_full_colour():
+    red = channel_cmap("red")
+    assert red(0.0)[:3] == (0.0, 0.0, 0.0) and red(1.0)[:3] == (1.0, 0.0, 0.0)
+    assert channel_cmap("green")(1.0)[1] > 0.5 and channel_cmap("blue")(1.0)[2] == 1.0
+    with pytest.raises(ValueError, match="channel"):
+        channel_cmap("purple")

@@ -106,3 +106,33 @@ def test_page_explorer_rejects_settings_outside_its_limits():
         conv_arithmetic_page_explorer(kernel_size=8)
     a, b = conv_arithmetic_page_explorer(), conv_arithmetic_page_explorer(input_size=5)
     assert a.id != b.id
+
+
+@pytest.mark.parametrize("args", [(5, 3, 1, 0, 1), (5, 3, 2, 1, 1), (6, 2, 1, 1, 2)])
+def test_printed_values_are_what_conv2d_computes(args):
+    """With values, each finished output cell prints F.conv2d's number for it."""
+    n, k, s, p, d = args
+    gen = torch.Generator().manual_seed(sum(args))
+    x = torch.randint(-3, 5, (n, n), generator=gen).double()
+    w = torch.randint(-2, 3, (k, k), generator=gen).double()
+    y = F.conv2d(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
+    n_out = y.shape[0]
+    step = n_out * n_out - 1  # every output done
+    fig = render_conv_arithmetic(n, k, s, p, d, step, input_values=x, weight_values=w)
+    ax_in, ax_out = fig.axes
+    shown = [t.get_text().replace("−", "-") for t in ax_out.texts]
+    assert [float(v) for v in shown] == y.flatten().tolist()
+    assert ax_out.get_title().endswith(f"= {shown[-1].replace('-', '−')}")
+    window = [t.get_text() for t in ax_in.texts if "×" in t.get_text()]
+    assert len(window) == k * k  # pixel and weight in every cell of the window
+    matplotlib.pyplot.close(fig)
+
+
+def test_titles_of_a_plain_convolution_say_no_more_than_it_needs():
+    fig = render_conv_arithmetic(5, 3, step=0)
+    assert fig._suptitle.get_text() == "output size 5 − 3 + 1 = 3"
+    assert fig.axes[0].get_title() == "input 5×5"
+    fig = render_conv_arithmetic(5, 3, 2, 1, 1, step=0)
+    assert "⌊(5 + 2·1 − 3) / 2⌋ + 1 = 3" in fig._suptitle.get_text()
+    assert fig.axes[0].get_title() == "padded input 7×7 (dashed: padding)"
+    matplotlib.pyplot.close("all")

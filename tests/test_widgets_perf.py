@@ -26,6 +26,7 @@ import matplotlib
 import pytest
 
 import convlab.widgets as cw
+from convlab.ladder import TINY
 
 matplotlib.use("Agg")
 
@@ -34,6 +35,9 @@ BUDGET_MS = float(os.environ.get("CONVLAB_REDRAW_BUDGET_MS", "1000"))
 # Explorers whose redraw *is* a measurement (the ladder times every rung on the reader's
 # machine): their redraw time is reported, never bounded.
 MEASURES_BY_DESIGN = {"ladder_explorer"}
+# Arguments that keep a sweep short without changing what is swept: the ladder benchmarks
+# every rung on each redraw, so it sweeps the small layers (chapter 4 uses ResNet-18's).
+SWEEP_ARGS = {"ladder_explorer": {"layers": TINY, "initial": "tiny 3x3"}}
 MAJOR = int(ipywidgets.__version__.split(".")[0])
 REPORT = ROOT / "_build" / ("widget_perf.json" if MAJOR >= 8 else
                             f"widget_perf_ipywidgets{MAJOR}.json")
@@ -106,7 +110,7 @@ def test_widget_builders_are_discovered():
 
 @pytest.mark.parametrize("name", BUILDERS)
 def test_sweep_every_control(name):
-    explorer = getattr(cw, name)()
+    explorer = getattr(cw, name)(**SWEEP_ARGS.get(name, {}))
     if not isinstance(explorer, cw.Explorer):
         pytest.skip(f"{name}() returns {type(explorer).__name__}, not an Explorer")
     assert explorer.error is None, f"{name}() starts with an error: {explorer.error}"

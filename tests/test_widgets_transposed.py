@@ -4,16 +4,32 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import io  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from frame_helpers import assert_legible  # noqa: E402
+from PIL import Image  # noqa: E402
 
+from convlab.explore import min_font_px  # noqa: E402
 from convlab.widgets import (  # noqa: E402
     render_zero_insertion,
     zero_insertion_explorer,
     zero_insertion_static_explorer,
 )
 from convlab.widgets.transposed import PIXEL, zero_insertion_grid  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_figure_left_open():
+    """Every test closes the figures it makes (an explorer closes its own)."""
+    before = set(plt.get_fignums())
+    yield
+    left = set(plt.get_fignums()) - before
+    plt.close("all")
+    assert not left, f"figures left open: {sorted(left)}"
 
 
 def test_every_control_redraws_the_image():
@@ -58,6 +74,7 @@ def test_grid_is_the_zero_insertion_picture():
 def test_render_returns_a_figure():
     fig = render_zero_insertion(stride=2, padding=1, kernel_size=4)
     assert len(fig.axes) == 3
+    plt.close(fig)
 
 
 def test_static_twin_has_every_combination():
@@ -73,6 +90,19 @@ def test_static_twin_is_legible_at_the_column_width():
 def test_titles_count_zeros_in_words():
     fig = render_zero_insertion(stride=2, padding=0, kernel_size=3)
     titles = [ax.get_title() for ax in fig.axes]
+    plt.close(fig)
     assert any(t.startswith("1 zero inserted") for t in titles), titles
     fig = render_zero_insertion(stride=3, padding=0, kernel_size=3)
-    assert any(ax.get_title().startswith("2 zeros inserted") for ax in fig.axes)
+    titles = [ax.get_title() for ax in fig.axes]
+    plt.close(fig)
+    assert any(t.startswith("2 zeros inserted") for t in titles), titles
+
+
+def test_live_figure_is_readable_at_its_natural_size():
+    """Jupyter shows the live picture at its natural size: >= 600 px, text >= 10 pt."""
+    ex = zero_insertion_explorer()
+    assert Image.open(io.BytesIO(ex.image.value)).size[0] >= 600
+    for kw in [{}, dict(stride=1, padding=3, kernel_size=1, input_size=1)]:
+        fig = render_zero_insertion(**kw)
+        assert min_font_px(fig, 72) >= 10, kw
+        plt.close(fig)

@@ -4,12 +4,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import io  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from frame_helpers import assert_legible  # noqa: E402
+from PIL import Image  # noqa: E402
 
+from convlab.explore import min_font_px  # noqa: E402
 from convlab.widgets.window_counts import (  # noqa: E402
     render_window_counts,
     window_counts,
@@ -53,3 +57,17 @@ def test_static_twin_has_every_combination_and_is_legible():
     static = window_counts_static_explorer()
     assert len(static.frames) == 15 and len(set(static.frames.values())) == 15
     assert_legible(static)
+
+
+def test_live_figure_is_readable_at_its_natural_size():
+    """Jupyter shows the live picture at its natural size: >= 600 px wide, with text of
+    at least 10 pt there, whatever the sliders say."""
+    explorer = window_counts_explorer()
+    for stride, kernel, size in [(2, 3, 8), (1, 1, 5), (4, 5, 10)]:
+        explorer.controls["stride"].value = stride
+        explorer.controls["kernel_size"].value = kernel
+        explorer.controls["size"].value = size
+        assert Image.open(io.BytesIO(explorer.image.value)).size[0] >= 600
+        fig = render_window_counts(stride, kernel, size)
+        assert min_font_px(fig, 72) >= 10
+        plt.close(fig)

@@ -121,6 +121,40 @@ def edition_overrides(lang: str) -> dict:
     return overrides
 
 
+def execute() -> int:
+    """Execute every chapter into the jupyter-cache, one per core, before the builds.
+
+    The builds then find every notebook in the cache (myst-nb matches on the code cells),
+    so the book still executes once, but on all cores instead of one chapter after another.
+    A chapter that fails here is left to the English build, which runs it and reports the
+    error the usual way.
+    """
+    from jupyter_cache import get_cache
+    from jupyter_cache.executors import load_executor
+
+    started = time.monotonic()
+    cache = get_cache(CACHE)
+    chapters = sorted((ROOT / "book").glob("*.ipynb"), key=lambda p: -p.stat().st_size)
+    for chapter in chapters:  # the biggest first: the pool's last task is a short one
+        cache.add_nb_to_project(str(chapter))
+    timeout = (yaml_config().get("execute") or {}).get("timeout", 30)
+    result = load_executor("local-parallel", cache=cache).run_and_cache(
+        timeout=timeout, allow_errors=False)
+    for uri in result.succeeded:
+        print(f"{pathlib.Path(uri).relative_to(ROOT)}: executed into the cache")
+    failed = result.excepted + result.errored
+    print(f"executed {len(result.succeeded)} of {len(chapters)} notebooks in "
+          f"{time.monotonic() - started:.0f} s" + (f"; left to the build: {failed}" if failed
+                                                   else ""))
+    return 0
+
+
+def yaml_config() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
 def build(lang: str) -> int:
     """Build one edition strictly: English into _build/html, Chinese into _build/html/zh_CN."""
     started = time.monotonic()
@@ -531,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     check_parser = commands.add_parser("check", help="fail on empty or fuzzy entries")
     check_parser.add_argument("--up-to-date", action="store_true",
                               help="also extract into a temporary directory and compare")
+    commands.add_parser("execute", help="execute the chapters into the cache, in parallel")
     build_parser = commands.add_parser("build", help="build one edition of the site")
     build_parser.add_argument("lang", choices=["en", LANG])
     nb_parser = commands.add_parser("notebooks", help="write the Chinese notebooks")
@@ -558,6 +593,8 @@ def main(argv: list[str] | None = None) -> int:
                   if stale else "\nthe .po files are up to date with the English sources")
             status = status or (1 if stale else 0)
         return status
+    if args.command == "execute":
+        return execute()
     if args.command == "build":
         return build(args.lang)
     if args.command == "notebooks":

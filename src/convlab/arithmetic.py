@@ -7,10 +7,11 @@ stride :math:`s`, padding :math:`p` (on each side) and dilation :math:`d`:
 .. math::
 
     k_\text{eff} = d\,(k - 1) + 1, \qquad
-    H_\text{out} = \left\lfloor \frac{H_\text{in} + 2p - k_\text{eff}}{s} \right\rfloor + 1 .
+    H_\text{out} = \left\lfloor \frac{H_\text{in} + 2p - k_\text{eff}}{s}
+                    \right\rfloor + 1 .
 
-A transposed convolution inverts that map (:math:`p_\text{out}`, ``output_padding``, picks
-one of the :math:`s` input sizes that the floor sends to the same :math:`H_\text{out}`):
+A transposed convolution inverts that map (``output_padding``, :math:`p_\text{out}`,
+picks one of the :math:`s` input sizes that the floor sends to the same size):
 
 .. math::
 
@@ -51,28 +52,31 @@ def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
     return dilation * (kernel_size - 1) + 1
 
 
-def conv_output_size(input_size: int, kernel_size: int, stride: int = 1, padding: int = 0,
-                     dilation: int = 1) -> int:
+def conv_output_size(input_size: int, kernel_size: int, stride: int = 1,
+                     padding: int = 0, dilation: int = 1) -> int:
     """Output length of a convolution along one dimension.
 
-    ``floor((input_size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1``,
-    the formula in the ``Shape:`` section of ``torch.nn.Conv2d``. The floor drops the
-    last ``(H_in + 2p - k_eff) mod s`` input positions: no window fits there.
+    ``floor((input_size + 2*padding - dilation*(kernel_size-1) - 1)
+    / stride) + 1``, the formula in the ``Shape:`` section of
+    ``torch.nn.Conv2d``. The floor drops the last
+    ``(H_in + 2p - k_eff) mod s`` input positions: no window fits there.
 
-    Raises ``ValueError`` when the dilated kernel is larger than the padded input
-    (no output position at all) or when an argument is out of range.
+    Raises ``ValueError`` when the dilated kernel is larger than the padded
+    input (no output position at all) or when an argument is out of range.
     """
-    if stride < 1 or dilation < 1 or kernel_size < 1 or padding < 0 or input_size < 0:
+    if (stride < 1 or dilation < 1 or kernel_size < 1 or padding < 0
+            or input_size < 0):
         raise ValueError(
-            f"need stride>=1, dilation>=1, kernel_size>=1, padding>=0, input_size>=0; got "
-            f"input_size={input_size}, kernel_size={kernel_size}, stride={stride}, "
+            f"need stride>=1, dilation>=1, kernel_size>=1, padding>=0, "
+            f"input_size>=0; got input_size={input_size}, "
+            f"kernel_size={kernel_size}, stride={stride}, "
             f"padding={padding}, dilation={dilation}"
         )
     k_eff = effective_kernel_size(kernel_size, dilation)
     if input_size + 2 * padding < k_eff:
         raise ValueError(
-            f"padded input size {input_size + 2 * padding} is smaller than the dilated kernel "
-            f"size {k_eff}: no output position"
+            f"padded input size {input_size + 2 * padding} is smaller than "
+            f"the dilated kernel size {k_eff}: no output position"
         )
     return (input_size + 2 * padding - k_eff) // stride + 1
 
@@ -105,10 +109,11 @@ def conv_transpose_output_size(input_size: int, kernel_size: int, stride: int = 
 
 
 def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:
-    """``(left, right)`` padding that keeps the size for stride 1 (``padding='same'``).
+    """``(left, right)`` padding that keeps the size for stride 1
+    (``padding='same'``).
 
-    The total is ``d (k - 1)``; when it is odd (an even kernel) PyTorch puts the extra
-    element on the right/bottom, and so do we.
+    The total is ``d (k - 1)``; when it is odd (an even kernel) PyTorch puts
+    the extra element on the right/bottom, and so do we.
     """
     total = dilation * (kernel_size - 1)
     left = total // 2

@@ -1,22 +1,22 @@
-"""Counting a convolution: parameters, multiply-accumulates and FLOPs.
+r"""Counting a convolution: parameters, multiply-accumulates and FLOPs.
 
-For a 2-D convolution with :math:`C_\\text{in}` input and :math:`C_\\text{out}` output
-channels, a :math:`k_H \\times k_W` kernel, :math:`G` groups and an output of
-:math:`H_\\text{out} \\times W_\\text{out}` positions:
+For a 2-D convolution with :math:`C_\text{in}` input and :math:`C_\text{out}` output
+channels, a :math:`k_H \times k_W` kernel, :math:`G` groups and an output of
+:math:`H_\text{out} \times W_\text{out}` positions:
 
 .. math::
 
-    \\text{params} = C_\\text{out} \\cdot \\frac{C_\\text{in}}{G} \\cdot k_H k_W
-        + [\\text{bias}]\\, C_\\text{out}
+    \text{params} = C_\text{out} \cdot \frac{C_\text{in}}{G} \cdot k_H k_W
+        + [\text{bias}]\, C_\text{out}
 
-    \\text{MACs} = N \\cdot C_\\text{out} H_\\text{out} W_\\text{out}
-        \\cdot \\frac{C_\\text{in}}{G} k_H k_W
+    \text{MACs} = N \cdot C_\text{out} H_\text{out} W_\text{out}
+        \cdot \frac{C_\text{in}}{G} k_H k_W
 
 Every output number is one dot product of length ``(C_in/G) kH kW``. We count a
 multiply-accumulate as 2 FLOPs (one multiply, one add) and the bias as one more add per
 output number. A depthwise-separable convolution (MobileNet) replaces one ``k x k``
 convolution by a depthwise ``k x k`` (``groups = C_in``) and a pointwise ``1 x 1``; its
-cost relative to the standard one is :math:`1/C_\\text{out} + 1/k^2` (Howard et al., 2017).
+cost relative to the standard one is :math:`1/C_\text{out} + 1/k^2` (Howard et al., 2017).
 
 :func:`dense_vs_conv2d` counts what a fully connected (``nn.Linear``) layer would need to
 make the same output from the same image: one free weight per (input number, output

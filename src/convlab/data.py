@@ -72,7 +72,12 @@ def sample_image(name: str = "grace_hopper", size: int | None = None) -> torch.T
 
 
 def sample_gray(name: str = "grace_hopper", size: int | None = None) -> torch.Tensor:
-    """A bundled photo as a grayscale ``(1, H, W)`` tensor in [0, 1] (ITU-R 601 luma)."""
+    """A bundled photo as a grayscale ``(1, H, W)`` tensor in [0, 1] (ITU-R 601 luma).
+
+    ``size``, as in :func:`sample_image`, is the length of the *shorter* side after
+    resizing (the aspect ratio is kept): ``sample_gray("grace_hopper", 192)`` is
+    ``(1, 225, 192)``, a portrait photo 192 pixels wide.
+    """
     rgb = sample_image(name, size)
     weights = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
     return (rgb * weights).sum(0, keepdim=True)

@@ -11,7 +11,7 @@ output position :math:`\mathbf{i}` and kernel tap :math:`\mathbf{u}` (``d``-tupl
     \sum_{\mathbf{u}} w[o, c, \mathbf{u}]\;
     x_p[n, c, \mathbf{s} \odot \mathbf{i} + \mathbf{d} \odot \mathbf{u}]
 
-Like PyTorch, :func:`conv_nd` picks a backend per call (:func:`_choose_backend`):
+Like PyTorch, :func:`conv_nd` picks a backend per call (``_choose_backend``):
 
 * **im2col** (every case): pad, ``unfold`` every spatial dim into windows, copy them into
   ``(prod(k)*C_in/G, L)`` column matrices, then GEMMs whose output is already NCHW;
@@ -212,7 +212,7 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
 
 
 def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
-    """The fastest backend (:func:`_fastest_backend`) that gives PyTorch's answer.
+    """The fastest backend (``_fastest_backend``) that gives PyTorch's answer.
 
     **Finite where PyTorch is finite.** Winograd's transforms add and subtract input
     values before any product: one ``inf`` becomes ``inf - inf = nan`` across a whole

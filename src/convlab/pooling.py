@@ -156,14 +156,18 @@ def _padded(x, k, s, p, d, out, value):
 
 
 def _windows(x_p, k, s, d, out):
-    """Every window of a padded ``(N, C, H_p, W_p)`` tensor as a view (chapter 4).
+    """Every window of a padded ``(N, C, H_p, W_p)`` input, a view (chapter 4).
 
     Shape: :math:`(N, C, H_\\text{out}, W_\\text{out}, k_H, k_W)`, with
     ``windows[n, c, i, j, u, v] = x_p[n, c, s_H i + d_H u, s_W j + d_W v]``.
     """
-    span = [d_ * (k_ - 1) + 1 for k_, d_ in zip(k, d)]  # k_eff: what a dilated window covers
-    windows = x_p.unfold(2, span[0], s[0]).unfold(3, span[1], s[1])  # (N, C, ., ., kH_eff, kW_eff)
-    return windows[:, :, :out[0], :out[1], ::d[0], ::d[1]]  # (N, C, H_out, W_out, kH, kW)
+    # k_eff: the span of a dilated window
+    span = [d_ * (k_ - 1) + 1 for k_, d_ in zip(k, d)]
+    # (N, C, ., ., kH_eff, kW_eff): every window position, no copy
+    windows = x_p.unfold(2, span[0], s[0]).unfold(3, span[1], s[1])
+    # the first H_out x W_out positions, every d-th tap:
+    # (N, C, H_out, W_out, kH, kW)
+    return windows[:, :, :out[0], :out[1], ::d[0], ::d[1]]
 
 
 def _like_input(out, input):
@@ -189,12 +193,13 @@ def _tap_rows(size: int, k: int, s: int, p: int, d: int, out: int, device):
 def _scan_taps(taps, rows, cols, W: int, low, start):
     """PyTorch's loop over the taps of one window, run for every window at once.
 
-    ``taps`` ``(N, C, H_out, W_out, kH, kW)`` are the windows of the input padded with
-    ``low``, ``rows`` ``(H_out, kH)`` and ``cols`` ``(W_out, kW)`` the input row and column
-    of each tap, ``start`` ``(H_out, W_out)`` the flat index the loop starts from, with
-    ``low`` as its best value. A tap takes over if it is larger than the best so far, or
-    a NaN: so ties keep the *first* maximum in row-major order, a NaN beats everything
-    and the *last* NaN wins, and a padded tap (``low``, equal to the start) never does.
+    ``taps`` ``(N, C, H_out, W_out, kH, kW)`` are the windows of the input
+    padded with ``low``, ``rows`` ``(H_out, kH)`` and ``cols`` ``(W_out, kW)``
+    the input row and column of each tap, ``start`` ``(H_out, W_out)`` the flat
+    index the loop starts from, with ``low`` as its best value. A tap takes over
+    if it is larger than the best so far, or a NaN: so ties keep the *first*
+    maximum in row-major order, a NaN beats everything and the *last* NaN wins,
+    and a padded tap (``low``, equal to the start) never does.
 
     Returns the flat index ``i' W_in + j'`` of every window's winner,
     ``(N, C, H_out, W_out)``.
@@ -204,43 +209,53 @@ def _scan_taps(taps, rows, cols, W: int, low, start):
     index = start.expand(N, C, H_out, W_out)
     for u in range(kH):
         for v in range(kW):
-            tap = taps[..., u, v]  # (N, C, H_out, W_out): tap (u, v) of every window
+            # tap (u, v) of every window: (N, C, H_out, W_out)
+            tap = taps[..., u, v]
             take = (tap > best) | tap.isnan()
             best = torch.where(take, tap, best)
-            index = torch.where(take, rows[:, u, None] * W + cols[None, :, v], index)
+            where = rows[:, u, None] * W + cols[None, :, v]  # (H_out, W_out)
+            index = torch.where(take, where, index)
     return index
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
-    r"""2-D max pooling as ``unfold`` + a max over each window: ``F.max_pool2d``'s drop-in.
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode=False, return_indices=False):
+    r"""2-D max pooling, ``unfold`` + a max over each window: ``F.max_pool2d``.
 
     ``y[n, c, i, j] = max_{u,v} x_p[n, c, s_H i + d_H u, s_W j + d_W v]`` over a
-    ``-inf``-padded input (the smallest integer for integer dtypes). Like PyTorch, each
-    window keeps its *first* largest value in row-major order, or its *last* NaN
-    (``_scan_taps``); the indices count positions in the unpadded ``H_in x W_in``
-    plane. The value is gathered from the input at that index, so the gradient flows to
-    the winner alone.
+    ``-inf``-padded input (the smallest integer for integer dtypes). Like
+    PyTorch, each window keeps its *first* largest value in row-major order, or
+    its *last* NaN (``_scan_taps``); the indices count positions in the
+    unpadded ``H_in x W_in`` plane. The value is gathered from the input at that
+    index, so the gradient flows to the winner alone.
 
     Shape:
-        - input: :math:`(N, C, H_\text{in}, W_\text{in})` or :math:`(C, H_\text{in}, W_\text{in})`
-        - output (and indices): :math:`(N, C, H_\text{out}, W_\text{out})` or unbatched
+        - input: :math:`(N, C, H_\text{in}, W_\text{in})` or unbatched
+          :math:`(C, H_\text{in}, W_\text{in})`
+        - output (and indices): :math:`(N, C, H_\text{out}, W_\text{out})` or
+          unbatched
     """
-    k, s, p, d, out = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation,
-                                 ceil_mode)
+    k, s, p, d, out = _pool_args("max_pool2d", input, kernel_size, stride,
+                                 padding, dilation, ceil_mode)
     _check_dtype("max_pool2d", input, _MAX_POOL_INTS)
     x = input if input.dim() == 4 else input[None]  # (N, C, H_in, W_in)
     N, C, H, W = x.shape
     low = -float("inf") if x.is_floating_point() else torch.iinfo(x.dtype).min
     x_p = _padded(x.detach(), k, s, p, d, out, low)  # (N, C, H_p, W_p)
     taps = _windows(x_p, k, s, d, out)  # (N, C, H_out, W_out, kH, kW), a view
-    rows, first_row = _tap_rows(H, k[0], s[0], p[0], d[0], out[0], x.device)  # (H_out, kH)
-    cols, first_col = _tap_rows(W, k[1], s[1], p[1], d[1], out[1], x.device)  # (W_out, kW)
-    indices = _scan_taps(taps, rows, cols, W, low, first_row[:, None] * W + first_col)
-    values = x.flatten(2).gather(2, indices.flatten(2).clamp(0, H * W - 1)).view_as(indices)
-    # a dilated window can have every tap in the padding: PyTorch returns -inf there (and
-    # its backward adds the gradient into the next channel; ours sends it nowhere)
-    empty = ~(((rows >= 0) & (rows < H)).any(1)[:, None] & ((cols >= 0) & (cols < W)).any(1))
+    # the input row (column) of every tap: (H_out, kH) and (W_out, kW)
+    rows, first_row = _tap_rows(H, k[0], s[0], p[0], d[0], out[0], x.device)
+    cols, first_col = _tap_rows(W, k[1], s[1], p[1], d[1], out[1], x.device)
+    start = first_row[:, None] * W + first_col  # (H_out, W_out)
+    indices = _scan_taps(taps, rows, cols, W, low, start)
+    flat = indices.flatten(2).clamp(0, H * W - 1)  # (N, C, H_out * W_out)
+    values = x.flatten(2).gather(2, flat).view_as(indices)
+    # a dilated window can have every tap in the padding: PyTorch returns -inf
+    # there (and its backward adds the gradient into the next channel; ours
+    # sends it nowhere)
+    row_in = ((rows >= 0) & (rows < H)).any(1)  # (H_out,)
+    col_in = ((cols >= 0) & (cols < W)).any(1)  # (W_out,)
+    empty = ~(row_in[:, None] & col_in)
     if empty.any():
         values = torch.where(empty, torch.full_like(values, low), values)
     if input.dim() == 3:
@@ -251,34 +266,45 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
-    r"""2-D average pooling as a depthwise convolution with a kernel of ones: ``F.avg_pool2d``.
+    r"""2-D average pooling, a depthwise convolution of ones: ``F.avg_pool2d``.
 
-    ``y[n, c, i, j] = (1 / D[i, j]) sum_{u,v} x_p[n, c, s_H i + u, s_W j + v]``: the sum is
-    a convolution with ``groups = C`` whose kernel ``w[c, 0, u, v] = 1``, built from
-    ``unfold`` windows. ``D[i, j]`` (the divisor) is the same window sum over a mask of
-    the cells that count: the padded input (``count_include_pad``) or the input alone,
-    never the cells past the edge that ceil_mode adds. ``divisor_override`` replaces it.
+    ``y[n, c, i, j] = (1 / D[i, j]) sum_{u,v} x_p[n, c, s_H i + u, s_W j + v]``:
+    the sum is a convolution with ``groups = C`` whose kernel
+    ``w[c, 0, u, v] = 1``, built from ``unfold`` windows. ``D[i, j]`` (the
+    divisor) is the same window sum over a mask of the cells that count: the
+    padded input (``count_include_pad``) or the input alone, never the cells
+    past the edge that ceil_mode adds. ``divisor_override`` replaces it.
 
     Shape:
-        - input: :math:`(N, C, H_\text{in}, W_\text{in})` or :math:`(C, H_\text{in}, W_\text{in})`
+        - input: :math:`(N, C, H_\text{in}, W_\text{in})` or unbatched
+          :math:`(C, H_\text{in}, W_\text{in})`
         - output: :math:`(N, C, H_\text{out}, W_\text{out})` or unbatched
     """
     divisor_override = _divisor_arg(divisor_override)
-    k, s, p, d, out = _pool_args("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    k, s, p, d, out = _pool_args("avg_pool2d", input, kernel_size, stride,
+                                 padding, 1, ceil_mode)
     _check_dtype("avg_pool2d", input, (torch.int64,))
     x = input if input.dim() == 4 else input[None]  # (N, C, H_in, W_in)
     N, C, H, W = x.shape
-    acc = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype  # like torch
-    windows = _windows(_padded(x.to(acc), k, s, p, d, out, 0), k, s, d, out)  # (N,C,Ho,Wo,kH,kW)
-    ones = torch.ones(C, *k, dtype=acc, device=x.device)  # (C, kH, kW): one kernel per channel
-    sums = torch.einsum("ncijuv,cuv->ncij", windows, ones)  # depthwise conv: (N, C, H_out, W_out)
+    low_precision = x.dtype in (torch.float16, torch.bfloat16)
+    acc = torch.float32 if low_precision else x.dtype  # like torch
+    x_p = _padded(x.to(acc), k, s, p, d, out, 0)  # (N, C, H_p, W_p)
+    windows = _windows(x_p, k, s, d, out)  # (N, C, H_out, W_out, kH, kW)
+    # one kernel of ones per channel: (C, kH, kW)
+    ones = torch.ones(C, *k, dtype=acc, device=x.device)
+    # the depthwise convolution: (N, C, H_out, W_out)
+    sums = torch.einsum("ncijuv,cuv->ncij", windows, ones)
     if divisor_override is not None:
         divisor = torch.tensor(divisor_override, dtype=acc, device=x.device)
     else:  # count the cells each window covers, padding included or not
-        cells = torch.ones(1, 1, H, W, dtype=acc, device=x.device)  # (1, 1, H_in, W_in)
-        cells = F.pad(cells, (p[1], p[1], p[0], p[0]), value=int(bool(count_include_pad)))
-        cells = _padded(cells, k, s, (0, 0), d, out, 0)  # ceil_mode's overhang never counts
-        divisor = _windows(cells, k, s, d, out).sum((-2, -1))  # (1, 1, H_out, W_out)
+        # (1, 1, H_in, W_in), padded with ones or zeros
+        cells = torch.ones(1, 1, H, W, dtype=acc, device=x.device)
+        pad_value = int(bool(count_include_pad))
+        cells = F.pad(cells, (p[1], p[1], p[0], p[0]), value=pad_value)
+        # ceil_mode's overhang never counts
+        cells = _padded(cells, k, s, (0, 0), d, out, 0)
+        # (1, 1, H_out, W_out)
+        divisor = _windows(cells, k, s, d, out).sum((-2, -1))
     if acc.is_floating_point:
         y = sums / divisor
     else:  # integers: PyTorch's C++ division, rounding towards zero

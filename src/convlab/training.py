@@ -38,7 +38,9 @@ class History:
 
 
 def train_epoch(model, loader, optimizer, device="cpu") -> tuple[float, float]:
-    """One pass over ``loader``: a gradient step per batch. Returns (mean loss, accuracy)."""
+    """One pass over ``loader``, a gradient step per batch.
+
+    Returns the mean loss and the accuracy over the pass."""
     model.train()
     total_loss, correct, count = 0.0, 0, 0
     for x, y in loader:

@@ -1,5 +1,6 @@
 """Pictures of tensors: ``imshow``, ``UnNormalize``, ``plot_kernels``, ``plot_feature_maps``
-and ``show_source``.
+and ``show_source``; :func:`ink_for` (readable text on any cell colour) and
+:func:`channel_cmap` (one colour channel drawn from black to its full colour).
 
 These are the seed document's three helpers done right: nothing mutates its input,
 every grid shape works (one row, one column, one kernel), every kernel is shown
@@ -16,7 +17,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.colors import TwoSlopeNorm
+from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm, to_rgb
 from matplotlib.patches import Rectangle
 from torchvision.utils import make_grid
 
@@ -121,6 +122,33 @@ def signed_rgb(kernel: torch.Tensor, bound: float) -> torch.Tensor:
     return (0.5 + kernel / (2 * bound)).clamp(0, 1).permute(1, 2, 0)  # (3,kH,kW)->(kH,kW,3)
 
 
+def _relative_luminance(color) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0 black, 1 white)."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(color)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def ink_for(color) -> str:
+    r"""``'black'`` or ``'white'``: the text colour with the higher contrast on ``color``.
+
+    The WCAG contrast ratio of two colours is :math:`(L_1 + 0.05) / (L_2 + 0.05)` for their
+    relative luminances :math:`L_1 \ge L_2`; the better of black and white on any colour
+    reaches at least 4.58 (WCAG asks 4.5 for normal text).
+    """
+    L = _relative_luminance(color)
+    return "black" if (L + 0.05) / 0.05 >= 1.05 / (L + 0.05) else "white"
+
+
+def channel_cmap(channel: str):
+    """Colormap of one colour channel as a screen shows it alone: 0 black, 1 the full
+    ``'red'``, ``'green'`` or ``'blue'`` (a bright pixel stays bright, unlike ``'Reds'``,
+    which draws 1 darkest)."""
+    colours = {"red": (1, 0, 0), "green": (0, 0.75, 0), "blue": (0.1, 0.35, 1)}
+    if channel not in colours:
+        raise ValueError(f"channel must be one of {sorted(colours)}, got {channel!r}")
+    return LinearSegmentedColormap.from_list(f"black-{channel}", [(0, 0, 0), colours[channel]])
+
+
 def _format_weight(value: float) -> str:
     text = f"{value:.2g}"
     return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
@@ -131,8 +159,7 @@ def _print_values(ax, k: torch.Tensor, colors, fontsize: float) -> None:
     kH, kW = k.shape[-2:]
     for u in range(kH):
         for v in range(kW):
-            r, g, b = colors[u][v][:3]
-            ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+            ink = ink_for(colors[u][v][:3])
             text = (_format_weight(float(k[u, v])) if k.dim() == 2 else
                     "\n".join(_format_weight(float(c)) for c in k[:, u, v]))
             ax.text(v, u, text, ha="center", va="center", fontsize=fontsize, color=ink)
@@ -192,7 +219,8 @@ def plot_kernels(weight, max_kernels: int = 64, ncols: int | None = None, title=
     ``names`` labels the tiles (one name per tile) instead of their indices; ``values``
     prints every weight in its cell; ``key`` adds a colour key on the right (a colour
     bar, or for RGB tiles the colours of one channel at minus, zero and plus).
-    At most ``max_kernels`` tiles are drawn; the title says when some were left out.
+    At most ``max_kernels`` tiles are drawn; the title gives the shape of one kernel,
+    ``(C_in, kH, kW)``, and says when some tiles were left out.
     """
     if scale not in ("global", "per_kernel"):
         raise ValueError(f"scale must be 'global' or 'per_kernel', got {scale!r}")
@@ -240,20 +268,28 @@ def plot_kernels(weight, max_kernels: int = 64, ncols: int | None = None, title=
             bar.set_ticks([image.norm.vmin, 0, image.norm.vmax])
             bar.set_ticklabels(["−max|w|", "0", "+max|w|"])
         bar.ax.tick_params(labelsize=fontsize)
-    shown = f"{len(tiles)} of {total} kernels" if total > len(tiles) else f"{total} kernels"
-    fig.suptitle(f"{title + ': ' if title else ''}{shown} {tuple(w.shape[2:])}",
-                 fontsize=fontsize + 2)
+    kernel = tuple(w.shape[1:])  # (C_in, kH, kW): one kernel is a volume
+    if rgb or C_in == 1:  # a tile is a kernel
+        what = f"{len(tiles)} of {total} kernels" if total > len(tiles) else f"{total} kernels"
+        what += f" {kernel}"
+    else:  # a tile is one slice of a kernel
+        what = f"{C_out} kernels {kernel}, " + (
+            f"{len(tiles)} of {total} slices" if total > len(tiles) else f"{total} slices")
+    fig.suptitle(f"{title + ': ' if title else ''}{what}", fontsize=fontsize + 2)
     fig.tight_layout()
     return fig
 
 
 def plot_feature_maps(feature_maps, max_maps: int = 32, ncols: int | None = None, title=None,
                       tile_size: float = 1.3, cmap: str = "viridis", names=None,
-                      fontsize: float = 8):
+                      fontsize: float = 8, signed: bool = False):
     """Draw the channels of a ``(C, H, W)`` (or ``(1, C, H, W)``) activation; return the Figure.
 
     Each map gets its own colour scale (activations of different channels differ in
     range); the title of each tile is its channel index, or its entry of ``names``.
+    ``signed=True`` draws signed maps (e.g. before a ReLU) in the book's convention: a
+    diverging ``cmap`` (``'RdBu_r'`` unless another is given) centred on zero, from
+    ``-max|y|`` (blue) to ``+max|y|`` (red) of each map, zero white; the title says so.
     """
     x = _to_tensor(feature_maps)
     if x.dim() == 4:
@@ -267,6 +303,8 @@ def plot_feature_maps(feature_maps, max_maps: int = 32, ncols: int | None = None
     C = x.shape[0]
     if names is not None and len(names) != C:
         raise ValueError(f"names has {len(names)} entries for {C} maps")
+    if signed and cmap == "viridis":
+        cmap = "RdBu_r"
     count = min(C, max_maps)
     nrows, ncols = _grid_shape(count, ncols)
     row = tile_size + fontsize / 40  # a tile and its title
@@ -275,10 +313,13 @@ def plot_feature_maps(feature_maps, max_maps: int = 32, ncols: int | None = None
     for ax in axes.flat:
         ax.set_axis_off()
     for c, ax in zip(range(count), axes.flat):
-        ax.imshow(x[c].numpy(), cmap=cmap, interpolation="nearest")
+        bound = float(x[c].abs().max()) or 1.0
+        scale = {"vmin": -bound, "vmax": bound} if signed else {}
+        ax.imshow(x[c].numpy(), cmap=cmap, interpolation="nearest", **scale)
         ax.set_title(str(c) if names is None else str(names[c]), fontsize=fontsize)
     shown = f"{count} of {C} maps" if C > count else f"{C} maps"
-    fig.suptitle(f"{title + ': ' if title else ''}{shown} {tuple(x.shape[1:])}",
+    key = " (red > 0 > blue, each map to its own max |y|)" if signed else ""
+    fig.suptitle(f"{title + ': ' if title else ''}{shown} {tuple(x.shape[1:])}{key}",
                  fontsize=fontsize + 2)
     fig.tight_layout()
     return fig

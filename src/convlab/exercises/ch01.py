@@ -132,8 +132,8 @@ def _equivariant_columns_cases():
 
 register(Exercise(
     id="equivariant_columns", chapter=1, title="Where translation equivariance holds",
-    prompt="Write equivariant_columns(W_in, k, t): for a 1-D signal of W_in samples, an odd "
-           "kernel of k taps applied with F.conv1d(x, w, padding=k // 2), and "
+    prompt="Write equivariant_columns(W_in, k, t): for a 1-D signal of W_in samples, a "
+           "kernel of odd length k applied with F.conv1d(x, w, padding=k // 2), and "
            "convlab.signal.translate by t samples (t < 0: to the left), return a bool "
            "tensor of W_in entries that is True at the output positions where "
            "conv(translate(x, t)) equals translate(conv(x), t) for every x and w.",

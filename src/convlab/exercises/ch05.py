@@ -30,8 +30,10 @@ def _autograd(x, w, stride=1):
 # --- 1. grad_bias ---------------------------------------------------------------------
 
 def _grad_bias_solution(grad_output):
-    # every output pixel of channel o adds b[o] once: dL/db[o] = sum of g over n, i, j
-    return grad_output.sum(dim=(0, 2, 3))  # (N, C_out, H_out, W_out) -> (C_out,)
+    # each output pixel of channel o adds b[o] once:
+    # dL/db[o] = the sum of g[n, o, i, j] over n, i, j
+    # (N, C_out, H_out, W_out) -> (C_out,)
+    return grad_output.sum(dim=(0, 2, 3))
 
 
 def _grad_bias_cases():
@@ -55,12 +57,15 @@ register(Exercise(
 
 def _grad_input_solution(grad_output, weight, input_size, stride=2):
     kH, kW = weight.shape
-    grad_input = torch.zeros(input_size, dtype=grad_output.dtype)  # unread pixels stay 0
+    # (H, W); pixels that no window read stay 0
+    grad_input = torch.zeros(input_size, dtype=grad_output.dtype)
     for i in range(grad_output.shape[0]):
         for j in range(grad_output.shape[1]):
-            # output (i, j) read the window at (stride*i, stride*j): send g back through w
-            grad_input[stride * i:stride * i + kH, stride * j:stride * j + kW] += \
-                grad_output[i, j] * weight
+            # output (i, j) read the window at (stride i, stride j):
+            # send g[i, j] back through the kernel into that window
+            top, left = stride * i, stride * j
+            window = grad_input[top:top + kH, left:left + kW]  # a view
+            window += grad_output[i, j] * weight
     return grad_input
 
 
@@ -83,8 +88,8 @@ register(Exercise(
     id="grad_input_stride2", chapter=5, title="The input gradient of a stride-2 convolution",
     prompt="Write grad_input(grad_output, weight, input_size, stride=2): for the "
            "single-channel valid cross-correlation y = conv2d(x, weight, stride=2) of an "
-           "image of size input_size = (H, W), return dL/dx (shape (H, W)) given "
-           "grad_output = dL/dy.",
+           "image of size input_size = (H, W), with weight the 2-D kernel (kH, kW), return "
+           "dL/dx (shape (H, W)) given grad_output = dL/dy of shape (H_out, W_out).",
     solution=_grad_input_solution, cases=_grad_input_cases,
     hint="scatter, don't gather: each output pixel sends its gradient back to its window"))
 
@@ -97,8 +102,10 @@ def _grad_weight_solution(input, grad_output):
     grad_weight = torch.zeros(kH, kW, dtype=input.dtype)
     for u in range(kH):
         for v in range(kW):
-            # w[u, v] met input[i + u, j + v] at every output (i, j): correlate x with g
-            grad_weight[u, v] = (input[u:u + H_out, v:v + W_out] * grad_output).sum()
+            # w[u, v] met input[i + u, j + v] at every output (i, j):
+            # correlate x with g
+            window = input[u:u + H_out, v:v + W_out]  # (H_out, W_out)
+            grad_weight[u, v] = (window * grad_output).sum()
     return grad_weight
 
 
@@ -120,8 +127,8 @@ def _grad_weight_cases():
 register(Exercise(
     id="grad_weight", chapter=5, title="The weight gradient is a correlation",
     prompt="Write grad_weight(input, grad_output) for the single-channel valid "
-           "cross-correlation y = conv2d(x, w) (stride 1, no padding): input is x (H, W), "
-           "grad_output is dL/dy (H_out, W_out); return dL/dw, shape "
-           "(H - H_out + 1, W - W_out + 1).",
+           "cross-correlation y = conv2d(x, w) (stride 1, no padding): input is x "
+           "(H_in, W_in), grad_output is dL/dy (H_out, W_out); return dL/dw, shape "
+           "(H_in - H_out + 1, W_in - W_out + 1).",
     solution=_grad_weight_solution, cases=_grad_weight_cases,
-    hint="the kernel size is H - H_out + 1 by W - W_out + 1"))
+    hint="the kernel size is H_in - H_out + 1 by W_in - W_out + 1"))

@@ -20,11 +20,11 @@ def _rand(gen, *shape):
 
 # --- 1. the output-size formula -------------------------------------------------------
 
-def _transpose_size_solution(input_size, kernel_size, stride=1, padding=0, output_padding=0,
-                             dilation=1):
-    # the conv formula solved for its input: each step of the input moves the output by s
-    return (input_size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) \
-        + output_padding + 1
+def _transpose_size_solution(input_size, kernel_size, stride=1, padding=0,
+                             output_padding=0, dilation=1):
+    # the conv formula solved for its input: each input step moves the output by s
+    return ((input_size - 1) * stride - 2 * padding + dilation * (kernel_size - 1)
+            + output_padding + 1)
 
 
 _SIZES = [  # (name, input_size, kernel_size, stride, padding, output_padding, dilation)
@@ -59,7 +59,8 @@ register(Exercise(
 
 def _zero_insert_solution(x, stride):
     H, W = x.shape
-    out = x.new_zeros((H - 1) * stride + 1, (W - 1) * stride + 1)  # no zeros after the last
+    # no zeros after the last pixel
+    out = x.new_zeros((H - 1) * stride + 1, (W - 1) * stride + 1)
     out[::stride, ::stride] = x  # stride - 1 zeros between neighbours
     return out
 
@@ -88,12 +89,15 @@ register(Exercise(
 
 # --- 3. output_padding for a target size ------------------------------------------------
 
-def _output_padding_solution(input_size, output_size, kernel_size, stride=1, padding=0,
-                             dilation=1):
-    smallest = (input_size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + 1
-    extra = output_size - smallest  # how many rows output_padding must add
-    if not 0 <= extra < max(stride, dilation):
-        raise ValueError(f"no output_padding gives size {output_size}")
+def _output_padding_solution(input_size, output_size, kernel_size, stride=1,
+                             padding=0, dilation=1):
+    # the size with output_padding 0; output_size= accepts up to stride - 1 more
+    smallest = (input_size - 1) * stride - 2 * padding \
+        + dilation * (kernel_size - 1) + 1
+    extra = output_size - smallest  # the rows output_padding must add
+    if not 0 <= extra < stride:
+        raise ValueError(f"output_size {output_size} is not between {smallest} "
+                         f"and {smallest + stride - 1}")
     return extra
 
 
@@ -103,34 +107,62 @@ _TARGETS = [  # (name, input_size, output_size, kernel_size, stride, padding, di
     ("stride 3, size 12", 4, 12, 3, 3, 0, 1),
     ("stride 1: always 0", 5, 7, 3, 1, 0, 1),
     ("k=4, s=2, p=1 doubles exactly", 16, 32, 4, 2, 1, 1),
+    ("dilation 3 > stride 2, one size up", 4, 14, 3, 2, 0, 3),
+    ("stride 2: 9 is past the largest size, 8", 4, 9, 3, 2, 1, 1),
+    ("stride 2: 6 is below the smallest size, 7", 4, 6, 3, 2, 1, 1),
+    ("dilation 2 > stride 1: output_padding 1 is refused", 4, 9, 3, 1, 0, 2),
+    ("dilation 3 > stride 2: output_padding 2 is refused", 4, 15, 3, 2, 0, 3),
 ]
 
 
+def _torch_output_padding(i, o, k, s, p, d):
+    """What ``nn.ConvTranspose1d`` computes from ``output_size=[o]`` (``None``: it refuses)."""
+    layer = torch.nn.ConvTranspose1d(1, 1, k, stride=s, padding=p, dilation=d, bias=False)
+    try:
+        return layer._output_padding(torch.zeros(1, 1, i), [o], [s], [p], [k], 1, [d])[0]
+    except ValueError:
+        return None
+
+
 def _output_padding_cases():
-    return [Case(name, (i, o, k), dict(stride=s, padding=p, dilation=d),
-                 expected=_output_padding_solution(i, o, k, s, p, d),
-                 hint="output_padding = output_size - ((H_in - 1) s - 2p + d (k - 1) + 1)")
-            for name, i, o, k, s, p, d in _TARGETS]
+    cases = []
+    for name, i, o, k, s, p, d in _TARGETS:
+        expected = _torch_output_padding(i, o, k, s, p, d)
+        if expected is None:
+            cases.append(Case(name, (i, o, k), dict(stride=s, padding=p, dilation=d),
+                              raises=ValueError,
+                              hint="output_size= accepts output_padding from 0 to "
+                                   "stride - 1, whatever the dilation; raise ValueError "
+                                   "outside that range"))
+        else:
+            cases.append(Case(name, (i, o, k), dict(stride=s, padding=p, dilation=d),
+                              expected=expected,
+                              hint="output_padding = output_size - ((H_in - 1) s - 2p "
+                                   "+ d (k - 1) + 1)"))
+    return cases
 
 
 register(Exercise(
     id="output_padding_for_size", chapter=6, title="Choosing output_padding",
     prompt="Write output_padding_for(input_size, output_size, kernel_size, stride=1, "
            "padding=0, dilation=1): the output_padding that makes conv_transpose produce "
-           "exactly output_size (what PyTorch computes from output_size=).",
+           "exactly output_size, as nn.ConvTranspose2d computes it from output_size=. "
+           "It accepts the sizes from the one with output_padding=0 up to stride - 1 "
+           "more, whatever the dilation; raise ValueError for any other size.",
     solution=_output_padding_solution, cases=_output_padding_cases,
-    hint="compute the size with output_padding 0; the difference is the answer"))
+    hint="compute the size with output_padding 0; the difference is the answer, if it "
+         "is below the stride"))
 
 
 # --- 4. the scatter-add loop --------------------------------------------------------------
 
 def _scatter_solution(x, weight, stride=1):
-    (H, W), (kH, kW) = x.shape, weight.shape
-    out = x.new_zeros((H - 1) * stride + kH, (W - 1) * stride + kW)
-    for row in range(H):
-        for col in range(W):  # every input pixel stamps a scaled copy of the kernel
-            out[stride * row:stride * row + kH, stride * col:stride * col + kW] += \
-                x[row, col] * weight
+    (H_in, W_in), (kH, kW) = x.shape, weight.shape
+    out = x.new_zeros((H_in - 1) * stride + kH, (W_in - 1) * stride + kW)
+    for ip in range(H_in):
+        for jp in range(W_in):  # input pixel (i', j') stamps a scaled kernel
+            top, left = stride * ip, stride * jp
+            out[top:top + kH, left:left + kW] += x[ip, jp] * weight
     return out
 
 
@@ -151,8 +183,9 @@ def _scatter_cases():
 
 register(Exercise(
     id="conv_transpose_scatter", chapter=6, title="Transposed convolution by scatter-add",
-    prompt="Write conv_transpose(x, weight, stride=1) for single-channel x (H, W) and "
-           "weight (kH, kW): every input pixel adds x[i', j'] * weight into the output at "
-           "(stride*i', stride*j'). Output shape ((H-1)*stride + kH, (W-1)*stride + kW).",
+    prompt="Write conv_transpose(x, weight, stride=1) for a single-channel 2-D x "
+           "(H_in, W_in) and a 2-D weight (kH, kW): every input pixel adds "
+           "x[i', j'] * weight into the output at (stride*i', stride*j'). Output shape "
+           "((H_in - 1)*stride + kH, (W_in - 1)*stride + kW).",
     solution=_scatter_solution, cases=_scatter_cases,
     hint="scatter (+=) into the output, don't gather"))

@@ -21,8 +21,10 @@ def _small_cnn(seed: int, C1: int = 4, C2: int = 6, bias: bool = True) -> nn.Mod
 
 def _max_pool_solution(x, kernel_size):
     k = kernel_size
-    windows = x.unfold(2, k, k).unfold(3, k, k)  # (N, C, H_out, W_out, k, k): leftovers dropped
-    return windows.amax(dim=(-2, -1))  # the largest value of each window: (N, C, H_out, W_out)
+    # (N, C, H_out, W_out, k, k); rows and columns left over are dropped
+    windows = x.unfold(2, k, k).unfold(3, k, k)
+    # the largest value of each window: (N, C, H_out, W_out)
+    return windows.amax(dim=(-2, -1))
 
 
 def _max_pool_cases():
@@ -59,7 +61,8 @@ register(Exercise(
 # --- 2. accuracy from logits -------------------------------------------------------------
 
 def _accuracy_solution(logits, labels):
-    return (logits.argmax(dim=1) == labels).float().mean().item()  # (N, classes) -> (N,)
+    predicted = logits.argmax(dim=1)  # (N, K) -> (N,)
+    return (predicted == labels).float().mean().item()
 
 
 def _accuracy_cases():
@@ -88,32 +91,66 @@ register(Exercise(
 
 def _conv_outputs_solution(model, x):
     outputs = []
-    hooks = [m.register_forward_hook(lambda mod, inp, out: outputs.append(out.detach()))
-             for m in model.modules() if isinstance(m, nn.Conv2d)]
+    # torch's nn.Conv2d, and convlab's (a subclass of it: isinstance holds)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    hooks = [m.register_forward_hook(
+        lambda module, inputs, output: outputs.append(output.detach()))
+        for m in convs]
     try:
         model(x)
     finally:
-        for h in hooks:
-            h.remove()
+        for hook in hooks:
+            hook.remove()
     return outputs
 
 
+def _layer_by_layer(model: nn.Sequential, x, conv_types) -> list:
+    """The outputs of the conv layers of a Sequential, computed one layer at a time
+    (no hooks): what a correct answer returns."""
+    outputs = []
+    for layer in model:
+        x = layer(x)
+        if isinstance(layer, conv_types):
+            outputs.append(x.detach())
+    return outputs
+
+
+def _convlab_cnn(seed: int) -> nn.Module:
+    """The chapter's kind of network: convlab's conv and pooling layers."""
+    from .. import nn as convlab_nn
+    from ..pooling import MaxPool2d
+
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        convlab_nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), MaxPool2d(2),
+        convlab_nn.Conv2d(4, 6, 3), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 2 * 2, 10))
+
+
 def _conv_outputs_cases():
+    from .. import nn as convlab_nn
+
+    conv_types = (nn.Conv2d, convlab_nn.Conv2d)
     cases = []
-    for name, seed, N in [("one digit", 0, 1), ("a batch of 3", 1, 3)]:
-        model = _small_cnn(seed)
+    for name, build, seed, N in [("one digit", _small_cnn, 0, 1),
+                                 ("a batch of 3", _small_cnn, 1, 3),
+                                 ("a network of convlab.nn.Conv2d layers", _convlab_cnn, 2, 2)]:
+        model = build(seed)
         x = torch.randn(N, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
-        cases.append(Case(name, (model, x), expected=_conv_outputs_solution(model, x),
-                          hint="hook every nn.Conv2d (model.modules()) and keep its *output*, "
-                               "in the order the forward pass reaches them"))
+        with torch.no_grad():
+            expected = _layer_by_layer(model, x, conv_types)
+        cases.append(Case(name, (model, x), expected=expected,
+                          hint="hook every nn.Conv2d (model.modules(); convlab's Conv2d "
+                               "is one too) and keep its *output*, in the order the "
+                               "forward pass reaches them"))
     return cases
 
 
 register(Exercise(
     id="ch08_conv_outputs", chapter=8, title="Catch every feature map with forward hooks",
     prompt="Write conv_outputs(model, x) that runs model(x) once and returns the list of the "
-           "outputs of every nn.Conv2d layer, in forward order (tensors (N, C_out, H, W)). "
-           "Remove your hooks before returning.",
+           "outputs of every conv layer (torch's or convlab's nn.Conv2d: isinstance holds "
+           "for both), in forward order (tensors (N, C_out, H_out, W_out)). Remove your "
+           "hooks before returning.",
     solution=_conv_outputs_solution, cases=_conv_outputs_cases,
     hint="module.register_forward_hook(fn) calls fn(module, inputs, output) after forward; "
          "it returns a handle whose .remove() takes the hook off"))

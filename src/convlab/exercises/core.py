@@ -16,7 +16,8 @@ registry: dict = {}
 
 @dataclass
 class Case:
-    """One call of the learner's function: ``fn(*args, **kwargs)`` should equal ``expected``.
+    """One call of the learner's function: ``fn(*args, **kwargs)`` should equal ``expected``,
+    or, when ``raises`` is an exception type, raise it.
 
     ``hint`` is shown when this case fails (what it tests, what usually goes wrong).
     """
@@ -26,6 +27,7 @@ class Case:
     kwargs: dict = field(default_factory=dict)
     expected: Any = None
     hint: str = ""
+    raises: type[Exception] | None = None
 
 
 @dataclass
@@ -149,9 +151,14 @@ class Exercise:
             try:
                 got = fn(*_clone(case.args), **_clone(case.kwargs))
             except Exception as exc:
+                if case.raises is not None and isinstance(exc, case.raises):
+                    continue  # the error the case asks for
                 tb = traceback.extract_tb(exc.__traceback__)[-1]
                 return self._fail(case, f"your function raised {type(exc).__name__}: {exc} "
                                         f"(line {tb.lineno}: {tb.line})")
+            if case.raises is not None:
+                return self._fail(case, f"expected {case.raises.__name__}, but your function "
+                                        f"returned {got!r}")
             why = compare(case.expected, got, self.atol, self.rtol)
             if why:
                 return self._fail(case, why)

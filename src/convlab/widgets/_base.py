@@ -19,12 +19,21 @@ from collections import deque
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
+# A figure with this attribute set to True fills its whole canvas (a background over the
+# whole figure): saving it with a tight bounding box would change nothing but cost a
+# second draw of every artist.
+FULL_SIZE = "_convlab_full_size"
+
 
 def figure_to_png(figure, dpi: int = 100) -> bytes:
-    """PNG bytes of a matplotlib Figure, closing the figure (no leak across redraws)."""
+    """PNG bytes of a matplotlib Figure, closing the figure (no leak across redraws).
+
+    The figure is trimmed to a tight bounding box, unless it says that it fills its
+    canvas (``FULL_SIZE``)."""
     buffer = io.BytesIO()
+    tight = None if getattr(figure, FULL_SIZE, False) else "tight"
     # compress_level=1: a live redraw favours encoding speed over a few more bytes
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches=tight,
                    pil_kwargs={"compress_level": 1})
     plt.close(figure)
     return buffer.getvalue()

@@ -81,13 +81,19 @@ def _message_figure(text: str):
 
 def render_conv_arithmetic(input_size: int = 5, kernel_size: int = 3, stride: int = 1,
                            padding: int = 0, dilation: int = 1, step: int | None = 0,
-                           fig=None):
-    """Figure: padded input with the window of output position ``step``, and the output.
+                           fig=None, input_values=None, weight_values=None):
+    r"""Figure: padded input with the window of output position ``step``, and the output.
 
     ``step`` counts output positions row by row (clipped to the last one); ``None``
     draws the coverage map instead (how many windows read each cell). A kernel larger
     than the padded input draws a message instead of raising. ``fig``: draw into this
     (cleared) figure instead of a new one (the animation reuses one figure).
+
+    ``input_values`` (``input_size x input_size``) and ``weight_values``
+    (``kernel_size x kernel_size``) print the numbers: every input cell its pixel, every
+    cell of the window its pixel and the weight that multiplies it, and the outputs done
+    so far their value, :math:`\sum_{u, v} x_p[s i + d u, s j + d v]\, w[u, v]`.
+    With no padding, stride or dilation the titles say so ("input", ``5 − 3 + 1``).
     """
     P, k_eff = input_size + 2 * padding, effective_kernel_size(kernel_size, dilation)
     if P < k_eff:
@@ -100,8 +106,11 @@ def render_conv_arithmetic(input_size: int = 5, kernel_size: int = 3, stride: in
         fig = plt.figure(figsize=(7.5, 4.0))
     fig.clear()
     ax_in, ax_out = fig.subplots(1, 2, gridspec_kw={"width_ratios": [P, max(n_out, 2)]})
-    formula = (f"output size ⌊({input_size} + 2·{padding} − {k_eff}) / {stride}⌋ + 1 = {n_out}"
+    plain = (stride, padding, dilation) == (1, 0, 1)  # nothing but the kernel: k_eff = k
+    formula = (f"output size {input_size} − {kernel_size} + 1 = {n_out}" if plain else
+               f"output size ⌊({input_size} + 2·{padding} − {k_eff}) / {stride}⌋ + 1 = {n_out}"
                f"   (k_eff = {dilation}·({kernel_size}−1)+1 = {k_eff})")
+    name = f"input {P}×{P}" if padding == 0 else f"padded input {P}×{P} (dashed: padding)"
     if step is None:
         counts = coverage(input_size, kernel_size, stride, padding, dilation)
         top = counts.max()
@@ -109,26 +118,59 @@ def render_conv_arithmetic(input_size: int = 5, kernel_size: int = 3, stride: in
         colors = [[cmap(0.2 + 0.55 * v / top) if v else ("#eeeeee" if is_pad[r, c] else "#fff5eb")
                    for c, v in enumerate(row)] for r, row in enumerate(counts)]
         _grid(ax_in, P, colors, [[str(v) if v else "" for v in row] for row in counts],
-              "padded input: windows reading each cell", is_pad, _cell_font(P))
+              f"{name.split(' (')[0]}: windows reading each cell", is_pad, _cell_font(P))
         _grid(ax_out, n_out, [[_DONE] * n_out] * n_out, title=f"output {n_out}×{n_out}")
     else:
         step = min(max(step, 0), n_out * n_out - 1)
         oy, ox = divmod(step, n_out)
-        taps = set(window_taps(oy, ox, kernel_size, stride, dilation))
+        taps = window_taps(oy, ox, kernel_size, stride, dilation)  # (u, v) in row order
         colors = [[_TAP if (r, c) in taps else (_PAD if is_pad[r, c] else _INPUT)
                    for c in range(P)] for r in range(P)]
-        labels = [["" for _ in range(P)] for _ in range(P)]
-        for n, (r, c) in enumerate(sorted(taps)):
-            labels[r][c] = f"w{n // kernel_size}{n % kernel_size}"
-        _grid(ax_in, P, colors, labels, f"padded input {P}×{P} (dashed: padding)", is_pad,
-              _cell_font(P))
+        labels, out_labels, out_title = _arithmetic_labels(
+            P, n_out, step, taps, kernel_size, stride, dilation, padding, input_values,
+            weight_values)
+        _grid(ax_in, P, colors, labels, name, is_pad, _cell_font(P))
         out_colors = [[_OUT if (r, c) == (oy, ox) else (_DONE if r * n_out + c < step
                                                          else "#ffffff")
                        for c in range(n_out)] for r in range(n_out)]
-        _grid(ax_out, n_out, out_colors, title=f"output {n_out}×{n_out}: ({oy}, {ox})")
+        _grid(ax_out, n_out, out_colors, out_labels, out_title or
+              f"output {n_out}×{n_out}: ({oy}, {ox})")
     fig.suptitle(formula, fontsize=12)
     fig.tight_layout()
     return fig
+
+
+def _arithmetic_labels(P, n_out, step, taps, kernel_size, stride, dilation, padding,
+                       input_values, weight_values):
+    """Cell labels of the input and output grids, and the output's title (or None).
+
+    Without values a tap is named by its weight, ``w01``; with values every input cell
+    shows its pixel, a tap ``pixel`` over ``× weight``, and each finished output its sum.
+    """
+    labels = [["" for _ in range(P)] for _ in range(P)]
+    if input_values is None or weight_values is None:
+        for n, (r, c) in enumerate(taps):
+            labels[r][c] = f"w{n // kernel_size}{n % kernel_size}"
+        return labels, None, None
+    x_p = np.pad(np.asarray(input_values, dtype=float), padding)  # (P, P)
+    w = np.asarray(weight_values, dtype=float)  # (k, k)
+
+    def number(value: float) -> str:
+        return f"{value:g}".replace("-", "−")  # a minus sign, not a hyphen
+
+    for r in range(P):
+        for c in range(P):
+            labels[r][c] = number(x_p[r, c])
+    for n, (r, c) in enumerate(taps):
+        labels[r][c] = f"{number(x_p[r, c])}\n×{number(w[n // kernel_size, n % kernel_size])}"
+    out = [["" for _ in range(n_out)] for _ in range(n_out)]
+    for done in range(step + 1):  # every output up to this one, as the sum of its window
+        i, j = divmod(done, n_out)
+        value = sum(x_p[r, c] * w[n // kernel_size, n % kernel_size] for n, (r, c) in
+                    enumerate(window_taps(i, j, kernel_size, stride, dilation)))
+        out[i][j] = number(value)
+    oy, ox = divmod(step, n_out)
+    return labels, out, f"output {n_out}×{n_out}: y[{oy}, {ox}] = {out[oy][ox]}"
 
 
 def _cell_font(cells: int) -> float:
@@ -251,13 +293,15 @@ _SCRIPT = r"""
       "⌋ + 1 = " + nOut + "   (k_eff = " + d + "·(" + k + " − 1) + 1 = " + kEff + ")" +
       (unread.length ? ";  never read: x[" + unread.join("], x[") + "]" : "");
 
-    var cell = Math.min(60, 720 / P), left = (760 - cell * P) / 2, top = 64, low = 220;
+    var cell = Math.min(60, 720 / P), left = (760 - cell * P) / 2, top = 82, low = 238;
     var taps = {};  // padded cell -> tap u of the chosen output
     for (u = 0; u < k; u++) { taps[s * chosen + d * u] = u; }
     function centre(i) { return left + (s * i + (kEff - 1) / 2 + 0.5) * cell; }
 
     add("text", {x: 8, y: 22, "class": "label"},
-        "padded input: x[i′] numbered, padding dashed; below: windows reading it");
+        "padded input: the cells of x numbered i′, padding dashed;");
+    add("text", {x: 8, y: 46, "class": "label"},
+        "under each cell: the number of windows reading it");
     for (i = 0; i < nOut; i++) {  // lines first, so that cells are drawn over them
       for (u = 0; u < k; u++) {
         add("line", {x1: left + (s * i + d * u + 0.5) * cell, y1: top + cell + 24,

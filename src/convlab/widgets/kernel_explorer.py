@@ -13,6 +13,7 @@ from matplotlib.colors import TwoSlopeNorm
 
 from ..data import IMAGE_NAMES, sample_gray
 from ..kernels import KERNELS
+from ..viz import ink_for
 from ._base import Explorer
 
 PHOTOS = ("grace_hopper", "astronaut", "coffee", "camera")
@@ -33,9 +34,13 @@ def render_kernel(photo: str = "grace_hopper", kernel="sobel x", size: int = 160
     """Figure: the grayscale photo, the kernel's weights, and the feature map.
 
     ``kernel`` is a preset name from ``convlab.kernels.KERNELS`` or 9 numbers.
-    A kernel whose weights sum to zero (edges) gives signed output, drawn in a
-    diverging colormap centred on zero; otherwise the map is drawn in gray. The figure
-    is 7.5 inches wide with text of 10 pt or more, legible at a page's column width.
+    The map is drawn on a fixed scale, the one the chapter's photo figure uses, and the
+    range is written under it: a kernel whose weights sum to zero (edges) gives signed
+    output, drawn in a diverging colormap centred on zero up to the 99th percentile of
+    ``|y|``; any other kernel is drawn in gray with 0 black and 1 white, like the photo
+    (brighter values are clipped), so a map is greyer or more contrasted than the photo
+    exactly when the kernel makes it so. The figure is 7.5 inches wide with text of 10 pt
+    or more, legible at a page's column width.
     """
     weights = KERNELS[kernel] if isinstance(kernel, str) else torch.tensor(
         kernel, dtype=torch.float32).reshape(3, 3)
@@ -46,22 +51,26 @@ def render_kernel(photo: str = "grace_hopper", kernel="sobel x", size: int = 160
         1, 3, figsize=(7.5, 3.0), gridspec_kw={"width_ratios": [3, 1.5, 3]})
     ax_in.imshow(image, cmap="gray", vmin=0, vmax=1)
     ax_in.set_title(f"input: {photo}", fontsize=11)
+    ax_in.set_xlabel("0 black … 1 white", fontsize=11)
     limit = float(abs(weights).max()) or 1.0
     norm = TwoSlopeNorm(0.0, -limit, limit)
     ax_k.imshow(weights, cmap="RdBu_r", norm=norm)
-    colors = plt.get_cmap("RdBu_r")(norm(weights))  # (3, 3, 4): ink that stays readable
+    colors = plt.get_cmap("RdBu_r")(norm(weights))  # (3, 3, 4)
     for (u, v), w in zip([(u, v) for u in range(3) for v in range(3)], weights.flatten()):
-        r, g, b = colors[u, v, :3]
-        ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
-        ax_k.text(v, u, f"{w:.2g}", ha="center", va="center", fontsize=11, color=ink)
+        ax_k.text(v, u, f"{w:.2g}", ha="center", va="center", fontsize=11,
+                  color=ink_for(colors[u, v, :3]))  # black or white, whichever reads better
     ax_k.set_title(kernel if isinstance(kernel, str) else "custom", fontsize=11)
+    ax_k.set_xlabel(f"sum {float(weights.sum()):.3g}", fontsize=11)
     if abs(float(weights.sum())) < 1e-6:
         bound = float(np.quantile(abs(out), 0.99)) or 1.0  # robust to a few strong edges
         ax_out.imshow(out, cmap="RdBu_r", vmin=-bound, vmax=bound)
         ax_out.set_title("feature map (red > 0 > blue)", fontsize=11)
-    else:
-        ax_out.imshow(out, cmap="gray", vmin=float(out.min()), vmax=float(out.max()) + 1e-12)
+        ax_out.set_xlabel(f"−{bound:.2g} blue … 0 white … +{bound:.2g} red", fontsize=11)
+    else:  # the photo's scale: a sharper or flatter map shows as such
+        ax_out.imshow(out, cmap="gray", vmin=0.0, vmax=1.0)
         ax_out.set_title("feature map", fontsize=11)
+        clipped = float(((out < 0) | (out > 1)).mean())
+        ax_out.set_xlabel(f"0 black … 1 white; {clipped:.0%} clipped", fontsize=11)
     for ax in (ax_in, ax_k, ax_out):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -104,26 +113,23 @@ def kernel_explorer(photos=PHOTOS, size: int = 160) -> Explorer:
         finally:
             syncing["active"] = False
 
-    def on_cell(change):
-        if not syncing["active"] and preset.value != "custom":
-            preset.value = "custom"
-
     preset.observe(on_preset, names="value")
-    for cell in cells.values():
-        cell.observe(on_cell, names="value")
-
     controls = {"photo": photo, "preset": preset, **cells}
     layout = widgets.HBox([widgets.VBox([photo, preset]),
                            widgets.VBox([widgets.Label("3x3 weights"), grid])])
     explorer = Explorer(render, controls, layout_controls=layout)
 
-    def redraw_unless_syncing(change):
-        if not syncing["active"]:
+    def on_cell(change):  # a box edited by hand: exactly one redraw
+        if syncing["active"]:
+            return  # a preset is writing its weights: the preset redraws once
+        if preset.value != "custom":
+            preset.value = "custom"  # the preset's change redraws, with the new weight
+        else:
             explorer.redraw()
 
-    for cell in cells.values():  # cells redraw only when edited by hand
+    for cell in cells.values():
         cell.unobserve(explorer._on_change, names="value")
-        cell.observe(redraw_unless_syncing, names="value")
+        cell.observe(on_cell, names="value")
     return explorer
 
 
