@@ -27,6 +27,7 @@ import datetime
 import html
 import os
 import platform
+import re
 import statistics
 import time
 
@@ -166,10 +167,14 @@ def machine_line(info: dict) -> str:
     """One line naming the machine of ``machine_info``, for tables and captions."""
     where = info.get("gpu") or info["cpu"]
     flags = ", ".join(info.get("isa_flags") or []) or "no flags listed"
-    blas = (info.get("blas") or "unknown BLAS").split(" Version")[0].replace("(R)", "")
+    blas = re.sub(r"-Product Build.*|\(R\)|oneAPI ", "", info.get("blas") or "unknown BLAS")
+    blas = blas.replace("Intel Math Kernel Library Version", "MKL").strip()
+    onednn = re.sub(r"\s*\(Git Hash.*|Intel\(R\) MKL-DNN", "", info.get("onednn") or "")
+    onednn = f"oneDNN {onednn.strip()}" if onednn else "no oneDNN"
+    gemm_used = "oneDNN" if info.get("onednn_matmul") else "torch.matmul"
     return (f"{where}; ISA {info['isa']} ({flags}); {info['threads']} of {info['cores']} "
-            f"threads; torch {info['torch']}; GEMMs: {blas}, {info.get('onednn') or 'no oneDNN'}"
-            f"; {info['date'][:10]}")
+            f"threads; torch {info['torch']}; {blas}, {onednn}; convlab.functional's GEMMs "
+            f"on {gemm_used}; {info['date'][:10]}")
 
 
 def paired_times(fns: dict, rounds: int, device="cpu", once=()) -> dict:
@@ -272,6 +277,61 @@ def stream_gbs(device="cpu", mib=256, rounds=5) -> float:
     dst = torch.empty_like(src)
     times = paired_times({"copy": lambda: dst.copy_(src)}, rounds, device)["copy"]
     return 2 * src.numel() * 4 / min(times) / 1e9
+
+
+def live_ratios(layers=("layer2 3x3", "layer4.0 3x3/2"), functions=None, batch=8, rounds=5,
+                device="cpu") -> dict:
+    """A small live measurement: paired ratios to ``F.conv2d`` on a few ResNet-18 layers.
+
+    For a chapter that must compute its performance sentences on the reader's machine:
+    ``layers`` are names from :data:`RESNET18` (or whole layer tuples), ``functions`` maps
+    names to callables with ``F.conv2d``'s signature (default: ``convlab.functional.conv2d``
+    and every rung of ``IMPLEMENTATIONS`` but the naive loop). Each layer runs ``rounds``
+    paired, rotated rounds (:func:`paired_times`); about a second per layer at the defaults.
+
+    Returns ``{"machine": machine_line(...), "machine_info": ..., "rows": [...]}``, one row
+    per layer: ``{"layer", "F.conv2d ms", name: {"ratio", "busy", "kept"} ...}``; render it
+    with :func:`live_table`.
+    """
+    from . import functional  # (functional imports nothing from here; no cycle at import)
+
+    if functions is None:
+        functions = {"convlab.functional.conv2d": functional.conv2d,
+                     **{n: f for n, f in IMPLEMENTATIONS.items() if n != "naive"}}
+    device = torch.device(device)
+    by_name = {layer[0]: layer for layer in RESNET18 + TINY}
+    rows = [_live_row(by_name[layer] if isinstance(layer, str) else layer, functions, batch,
+                      rounds, device) for layer in layers]
+    info = machine_info(device)
+    return {"machine": machine_line(info), "machine_info": info, "rows": rows,
+            "batch": batch, "rounds": rounds}
+
+
+def _live_row(layer, functions, batch, rounds, device) -> dict:
+    x, w, kw, _, _ = layer_tensors(layer, batch, device)
+    fns = {"F.conv2d": lambda: F.conv2d(x, w, **kw)}
+    fns.update({name: (lambda fn=fn: fn(x, w, **kw)) for name, fn in functions.items()
+                if applicable(name, layer)})
+    with torch.no_grad():
+        times = paired_times(fns, rounds, device)
+    row = {"layer": layer[0], "F.conv2d ms": 1e3 * paired_ratio(times, "F.conv2d")["seconds"]}
+    row.update({name: paired_ratio(times, name) for name in fns if name != "F.conv2d"})
+    return row
+
+
+def live_table(result) -> str:
+    """:func:`live_ratios`' result as an HTML table, the machine line under it."""
+    names = [k for k in result["rows"][0] if k not in ("layer", "F.conv2d ms")]
+    head = ["layer", "F.conv2d ms"] + [f"{n} / F.conv2d" for n in names]
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in
+                         [row["layer"], f"{row['F.conv2d ms']:.1f}"]
+                         + [f"{row[n]['ratio']:.2f}x" if n in row else "n/a" for n in names])
+        + "</tr>" for row in result["rows"])
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    return (f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+            f"<p>Batch {result['batch']}, float32, median of {result['rounds']} paired rounds; "
+            f"measured now on {html.escape(result['machine'])}.</p>")
 
 
 def sgemm_gflops(device, n=2048):
