@@ -72,10 +72,10 @@ def onednn_applies(*tensors) -> bool:
     """Will :func:`linear` run these tensors on oneDNN? float32, CPU, dense, no
     autograd or transform (:func:`can_write_out`), and oneDNN present and enabled."""
     tensors = [t for t in tensors if t is not None]
-    return (GEMM == "auto" and torch._C._get_mkldnn_enabled()
+    return (GEMM == "auto" and can_write_out(*tensors)  # first: it answers under compile
             and all(t.dtype == torch.float32 and t.device.type == "cpu"
                     and t.layout == torch.strided for t in tensors)
-            and can_write_out(*tensors) and onednn_matmul_available())
+            and torch._C._get_mkldnn_enabled() and onednn_matmul_available())
 
 
 def linear(x, w, b=None):
