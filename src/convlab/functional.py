@@ -79,6 +79,8 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     N, C_in, *S = x.shape
     d, C_out, G, K = len(S), weight.shape[0], groups, weight[0].numel()
     if gemm.onednn_applies(x, weight, bias) and C_out // G * K >= ONEDNN_MIN_GEMM:
+        if G == 1 and K == C_in and not any(a or b for a, b in padding):  # a 1x1 kernel
+            return _conv_pointwise(x, weight, bias, stride)
         return _conv_patches(x, weight, bias, stride, padding, dilation, groups)
     flat = [p for pair in reversed(padding) for p in pair]
     cols = F.pad(x, flat) if any(flat) else x  # (N, C_in, *S_pad)
@@ -104,6 +106,37 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     cols = cols.permute(1, 2, *window, 0, *range(3, 3 + d)).reshape(G, K, N * L)  # copy
     out = torch.bmm(w, cols) if b is None else torch.baddbmm(b, w, cols)  # (G, C_out/G, N*L)
     return out.view(C_out, N, *O).movedim(1, 0).contiguous()  # (N, C_out, *O)
+
+
+def _conv_pointwise(x, weight, bias, stride):
+    r"""A 1x1 kernel without padding or groups on oneDNN: one GEMM per chunk of images.
+
+    .. math::
+
+        y[n, o, l] = b[o] + \sum_c w[o, c]\, x[n, c, s\, l],
+
+    so the columns are the input's every ``s``-th positions, ``(C_in, n L)`` for a chunk
+    of ``n`` images (one strided copy), and ``w (C_out, C_in) @ cols`` is ``(C_out, n L)``:
+    its rows, ``L`` long, are already the NCHW output's rows, which one copy that adds the
+    bias puts in place. Chunks keep the columns under ``4 * IM2COL_CHUNK_BYTES``.
+
+    Shape: input (N, C_in, *S), weight (C_out, C_in, 1, ...); output (N, C_out, *O).
+    """
+    x = x[(Ellipsis, *[slice(None, None, s) for s in stride])]  # (N, C_in, *O), a view
+    N, C_in, *O = x.shape
+    C_out, L = weight.shape[0], math.prod(O)
+    w = weight.reshape(C_out, C_in)
+    out = x.new_empty(N, C_out, *O)
+    step = min(N, max(1, 4 * IM2COL_CHUNK_BYTES // (max(C_in, C_out) * L * x.element_size())))
+    for i in range(0, N, step):
+        n = min(step, N - i)
+        cols = x[i:i + n].transpose(0, 1).reshape(C_in, n * L)  # (C_in, n*L): the one copy
+        y = gemm.linear(w, cols.T).view(C_out, n, *O).transpose(0, 1)  # (n, C_out, *O), a view
+        if bias is None:
+            out[i:i + n].copy_(y)
+        else:
+            torch.add(y, bias.view(-1, *[1] * len(O)), out=out[i:i + n])
+    return out
 
 
 def _conv_patches(x, weight, bias, stride, padding, dilation, groups):
