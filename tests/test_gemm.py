@@ -1,8 +1,8 @@
 """convlab.gemm: oneDNN's matmul where it applies, torch.matmul everywhere else.
 
-The fast im2col path (``functional._conv_patches``) must give PyTorch's answer with the
-oneDNN GEMM and without it (an older torch, CUDA, other dtypes, autograd, transforms),
-and no torch convolution kernel may run on either.
+The fast im2col paths (``functional._conv_columns``, ``_conv_pointwise``) must give
+PyTorch's answer with the oneDNN GEMM and without it (an older torch, CUDA, other
+dtypes, autograd, transforms), and no torch convolution kernel may run on either.
 """
 
 from __future__ import annotations
@@ -103,16 +103,18 @@ def test_patches_path_matches_torch_on_random_calls(monkeypatch_call):
 
 
 @needs_onednn
-def test_resnet_layers_run_on_onednn_and_in_chunks(monkeypatch):
-    for layer in (ladder.RESNET18[0], ladder.RESNET18[3]):  # conv1 7x7/2, 1x1/2
-        x, w, kw, _, _ = ladder.layer_tensors(layer[:3] + (layer[3] // 4,) + layer[4:], 2, "cpu")
-        b = torch.randn(w.shape[0])
-        out, calls = _onednn_calls(functional.conv2d, x, w, b, **kw)
-        assert calls >= 1
-        torch.testing.assert_close(out, F.conv2d(x, w, b, **kw), atol=1e-4, rtol=1e-4)
-    monkeypatch.setattr(functional, "IM2COL_CHUNK_BYTES", 1)  # one image a chunk
+@pytest.mark.parametrize("chunked", [False, True])
+@pytest.mark.parametrize("index", [0, 2, 3, 10])  # conv1 7x7/2, 3x3/2, 1x1/2, 512@7
+def test_resnet_layers_run_on_onednn_and_in_chunks(index, chunked, monkeypatch):
+    layer = ladder.RESNET18[index]
+    layer = layer[:3] + (min(layer[3], 32),) + layer[4:]  # smaller images, same channels
+    x, w, kw, _, _ = ladder.layer_tensors(layer, 3, "cpu")
+    b = torch.randn(w.shape[0])
+    if chunked:  # one image a chunk
+        for name in ("FRESH_PAGES_BYTES", "ONEDNN_CHUNK_BYTES", "ONEDNN_MIN_COLUMNS"):
+            monkeypatch.setattr(functional, name, 1)
     out, calls = _onednn_calls(functional.conv2d, x, w, b, **kw)
-    assert calls == len(x)
+    assert calls == len(x) if chunked else calls >= 1
     torch.testing.assert_close(out, F.conv2d(x, w, b, **kw), atol=1e-4, rtol=1e-4)
 
 

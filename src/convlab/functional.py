@@ -55,8 +55,11 @@ from .winograd_fast import GROWTH, winograd_conv2d
 BACKEND = "auto"
 BACKENDS = ("im2col", "winograd2", "winograd4")  # winograd<m>: F(m x m, 3 x 3)
 PER_IMAGE_GEMM_MIN_L = 128  # output positions per image from which im2col's GEMMs go per image
-IM2COL_CHUNK_BYTES = 2**23  # columns per chunk of images, when not differentiating
+IM2COL_CHUNK_BYTES = 2**24  # columns per chunk of images, when not differentiating
+ONEDNN_CHUNK_BYTES = 2**21  # columns per chunk on oneDNN's GEMMs: they stay in cache
+FRESH_PAGES_BYTES = 2**25  # glibc returns larger allocations as fresh pages (slow to touch)
 ONEDNN_MIN_GEMM = 256  # C_out/G * K from which a group's GEMM goes to oneDNN (not depthwise)
+ONEDNN_MIN_COLUMNS = 1024  # columns per oneDNN GEMM at least, chunk size permitting
 # ATen backends that write contiguous outputs whatever the input's memory format
 _CONTIGUOUS_BACKENDS = {"Slow3d", "SlowDilated3d", "SlowTranspose3d", "Empty", "MkldnnEmpty",
                         "NnpackSpatial", "Xnnpack2d", "Winograd3x3Depthwise",
@@ -81,7 +84,7 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     if gemm.onednn_applies(x, weight, bias) and C_out // G * K >= ONEDNN_MIN_GEMM:
         if G == 1 and K == C_in and not any(a or b for a, b in padding):  # a 1x1 kernel
             return _conv_pointwise(x, weight, bias, stride)
-        return _conv_patches(x, weight, bias, stride, padding, dilation, groups)
+        return _conv_columns(x, weight, bias, stride, padding, dilation, groups)
     flat = [p for pair in reversed(padding) for p in pair]
     cols = F.pad(x, flat) if any(flat) else x  # (N, C_in, *S_pad)
     for i, (k, s, dl) in enumerate(zip(weight.shape[2:], stride, dilation)):
@@ -118,7 +121,7 @@ def _conv_pointwise(x, weight, bias, stride):
     so the columns are the input's every ``s``-th positions, ``(C_in, n L)`` for a chunk
     of ``n`` images (one strided copy), and ``w (C_out, C_in) @ cols`` is ``(C_out, n L)``:
     its rows, ``L`` long, are already the NCHW output's rows, which one copy that adds the
-    bias puts in place. Chunks keep the columns under ``4 * IM2COL_CHUNK_BYTES``.
+    bias puts in place. Chunks keep the columns under ``FRESH_PAGES_BYTES``.
 
     Shape: input (N, C_in, *S), weight (C_out, C_in, 1, ...); output (N, C_out, *O).
     """
@@ -127,7 +130,7 @@ def _conv_pointwise(x, weight, bias, stride):
     C_out, L = weight.shape[0], math.prod(O)
     w = weight.reshape(C_out, C_in)
     out = x.new_empty(N, C_out, *O)
-    step = min(N, max(1, 4 * IM2COL_CHUNK_BYTES // (max(C_in, C_out) * L * x.element_size())))
+    step = min(N, max(1, FRESH_PAGES_BYTES // (max(C_in, C_out) * L * x.element_size())))
     for i in range(0, N, step):
         n = min(step, N - i)
         cols = x[i:i + n].transpose(0, 1).reshape(C_in, n * L)  # (C_in, n*L): the one copy
@@ -139,51 +142,47 @@ def _conv_pointwise(x, weight, bias, stride):
     return out
 
 
-def _conv_patches(x, weight, bias, stride, padding, dilation, groups):
-    """im2col on channels-last patches, its GEMMs on oneDNN (:func:`convlab.gemm.linear`).
+def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
+    r"""im2col with every image's columns side by side, its GEMMs on oneDNN.
 
-    The padded input goes channels-last once, ``(N, *S_pad, C_in)``; an ``as_strided``
-    view then holds every window, and a chunk of ``n`` images is copied into one reused
-    buffer of patches, ``(n*L, K)`` with ``K = prod(k) C_in/G`` in ``(*k, c)`` order: its
-    rows are runs of ``C_in/G`` contiguous numbers, and at most ``IM2COL_CHUNK_BYTES`` stay
-    in cache for the GEMM. ``patches @ w^T + b`` (bias fused) gives the chunk's
-    ``(n*L, C_out/G)`` channels-last output, which one strided copy writes into NCHW.
+    An ``as_strided`` view of the padded input holds every window, ordered
+    ``(c, *k, n, *O)``; a chunk of ``n`` images is copied into one reused buffer of
+    columns, ``(K, n L)`` with ``K = (C_in/G) prod(k)`` in the weight's own ``(c, *k)``
+    order. oneDNN's ``w (C_out/G, K) @ cols`` (:func:`convlab.gemm.linear`) is then
+    ``(C_out/G, n, L)``: rows of ``L`` outputs, already NCHW's rows, which one copy that
+    adds the bias puts in place. A chunk is about ``ONEDNN_CHUNK_BYTES`` (it stays in
+    cache for the GEMM), but at least ``ONEDNN_MIN_COLUMNS`` columns (a wide enough GEMM).
 
     Shape: input (N, C_in, *S), weight (C_out, C_in/G, *k); output (N, C_out, *O).
     """
-    C_out, kernel = weight.shape[0], weight.shape[2:]
-    pointwise = all(k == 1 for k in kernel) and not any(a or b for a, b in padding)
-    if pointwise:  # a 1x1 kernel reads every s-th input: take those first, then stride 1
-        x = x[(Ellipsis, *[slice(None, None, st) for st in stride])]  # (N, C_in, *O), a view
-        stride = (1,) * len(stride)
     N, C_in, *S = x.shape
+    C_out, kernel, d = weight.shape[0], weight.shape[2:], len(S)
     C_g, C_og = C_in // groups, C_out // groups
-    pads = [0, 0] + [p for pair in reversed(padding) for p in pair]
-    xc = F.pad(x.movedim(1, -1), pads).contiguous()  # (N, *S_pad, C_in), channels-last
+    flat = [p for pair in reversed(padding) for p in pair]
+    xp = F.pad(x, flat) if any(flat) else x  # (N, C_in, *S_pad)
     O = [(s - dl * (k - 1) - 1) // st + 1
-         for s, k, st, dl in zip(xc.shape[1:-1], kernel, stride, dilation)]
+         for s, k, st, dl in zip(xp.shape[2:], kernel, stride, dilation)]
     L, K = math.prod(O), math.prod(kernel) * C_g
-    sN, *sS, sC = xc.stride()
-    windows = xc.as_strided((N, *O, *kernel, C_in),  # every window, a view
-                            (sN, *[st * s for st, s in zip(stride, sS)],
-                             *[dl * s for dl, s in zip(dilation, sS)], sC))
-    w = weight.unflatten(0, (groups, C_og)).movedim(2, -1)  # (G, C_out/G, *k, C_in/G)
-    w = w.reshape(groups, C_og, K)  # in the patches' (*k, c) order
-    b = [None] * groups if bias is None else bias.view(groups, C_og)
-    step = min(N, max(1, IM2COL_CHUNK_BYTES // (L * K * x.element_size())))
-    buffer = None if pointwise and groups == 1 else x.new_empty(step * L * K)
-    out = x.new_empty(N, C_out, L)
+    sN, sC, *sS = xp.stride()
+    windows = xp.as_strided((C_in, *kernel, N, *O),  # every window, a view
+                            (sC, *[dl * s for dl, s in zip(dilation, sS)], sN,
+                             *[st * s for st, s in zip(stride, sS)]), xp.storage_offset())
+    w = weight.reshape(groups, C_og, K)  # (G, C_out/G, K)
+    b = [None] * groups if bias is None else bias.view(groups, C_og, *[1] * d)
+    step = max(ONEDNN_CHUNK_BYTES // (K * L * x.element_size()), -(-ONEDNN_MIN_COLUMNS // L))
+    step = min(N, max(1, step))
+    buffer = x.new_empty(K * step * L)
+    out = x.new_empty(N, C_out, *O)
     for i in range(0, N, step):
         n = min(step, N - i)
         for g in range(groups):
-            if buffer is None:  # 1x1, one group: the channels-last input is the patches
-                patches = xc[i:i + n]
-            else:
-                patches = buffer[:n * L * K].view(n, *O, *kernel, C_g)
-                patches.copy_(windows[i:i + n, ..., g * C_g:(g + 1) * C_g])  # the im2col copy
-            y = gemm.linear(patches.reshape(n * L, K), w[g], b[g])  # (n*L, K) @ (K, C_out/G)
-            out[i:i + n, g * C_og:(g + 1) * C_og] = y.view(n, L, C_og).transpose(1, 2)
-    return out.view(N, C_out, *O)
+            cols = buffer[:K * n * L].view(C_g, *kernel, n, *O)
+            cols.copy_(windows.narrow(0, g * C_g, C_g).narrow(1 + d, i, n))  # the im2col copy
+            y = gemm.linear(w[g], cols.view(K, n * L).T)  # (C_out/G, n*L) = w cols
+            y = y.view(C_og, n, *O).transpose(0, 1)  # (n, C_out/G, *O), a view
+            part = out[i:i + n, g * C_og:(g + 1) * C_og]
+            part.copy_(y) if bias is None else torch.add(y, b[g], out=part)
+    return out
 
 
 def _per_image_gemm(cols, w, b, L, out=None):
