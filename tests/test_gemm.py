@@ -86,8 +86,8 @@ def _calls(draw):
 @needs_onednn
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_calls())
-def test_patches_path_matches_torch_on_random_calls(monkeypatch_call):
-    dims, kwargs, x_shape, w_shape, has_bias = monkeypatch_call
+def test_patches_path_matches_torch_on_random_calls(call):
+    dims, kwargs, x_shape, w_shape, has_bias = call
     x, w = torch.randn(x_shape), torch.randn(w_shape)
     b = torch.randn(w_shape[0]) if has_bias else None
     conv = getattr(functional, f"conv{dims}d")
@@ -149,3 +149,29 @@ def test_gemm_roofs_name_both_libraries():
     roofs = ladder.gemm_roofs(n=64, rounds=2)
     assert roofs["torch.matmul"] > 0
     assert ("oneDNN matmul" in roofs) == ONEDNN
+
+
+@needs_onednn
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_calls())
+def test_conv_weight_grad_matches_autograd_on_random_calls(call):
+    dims, kwargs, x_shape, w_shape, _ = call
+    x, w = torch.randn(x_shape), torch.randn(w_shape).requires_grad_()
+    y = getattr(F, f"conv{dims}d")(x, w, **kwargs)
+    g = torch.randn_like(y)
+    (ref,) = torch.autograd.grad(y, w, g)
+    pads = [(p, p) for p in kwargs["padding"]]
+    with torch.no_grad():
+        got, calls = _onednn_calls(functional.conv_weight_grad, x, g, w.shape, kwargs["stride"],
+                                   pads, kwargs["dilation"], kwargs["groups"])
+    assert calls >= 1
+    torch.testing.assert_close(got, ref, atol=1e-4, rtol=1e-4)
+
+
+def test_conv_weight_grad_leaves_other_cases_to_the_caller():
+    x = torch.randn(2, 4, 6, 6, dtype=torch.float64)
+    g = torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    assert functional.conv_weight_grad(x, g, (3, 4, 3, 3), (1, 1), ((0, 0),) * 2, (1, 1), 1) is None
+    x.requires_grad_()
+    assert functional.conv_weight_grad(x.float(), g.float(), (3, 4, 3, 3), (1, 1), ((0, 0),) * 2,
+                                       (1, 1), 1) is None

@@ -142,22 +142,20 @@ def _conv_pointwise(x, weight, bias, stride):
     return out
 
 
-def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
-    r"""im2col with every image's columns side by side, its GEMMs on oneDNN.
+def _column_chunks(x, kernel, stride, padding, dilation, groups):
+    r"""im2col's columns, a chunk of images and one group at a time, in one reused buffer.
 
     An ``as_strided`` view of the padded input holds every window, ordered
-    ``(c, *k, n, *O)``; a chunk of ``n`` images is copied into one reused buffer of
-    columns, ``(K, n L)`` with ``K = (C_in/G) prod(k)`` in the weight's own ``(c, *k)``
-    order. oneDNN's ``w (C_out/G, K) @ cols`` (:func:`convlab.gemm.linear`) is then
-    ``(C_out/G, n, L)``: rows of ``L`` outputs, already NCHW's rows, which one copy that
-    adds the bias puts in place. A chunk is about ``ONEDNN_CHUNK_BYTES`` (it stays in
-    cache for the GEMM), but at least ``ONEDNN_MIN_COLUMNS`` columns (a wide enough GEMM).
+    ``(c, *k, n, *O)``; each chunk of ``n`` images is copied into ``cols``, ``(K, n L)``
+    with ``K = (C_in/G) prod(k)`` in the weight's own ``(c, *k)`` order. A chunk is about
+    ``ONEDNN_CHUNK_BYTES`` (it stays in cache for its GEMM), but at least
+    ``ONEDNN_MIN_COLUMNS`` columns (a wide enough GEMM).
 
-    Shape: input (N, C_in, *S), weight (C_out, C_in/G, *k); output (N, C_out, *O).
+    Yields ``(images, group, cols)``, ``images`` a slice; ``cols`` is overwritten by the
+    next chunk. Shape: input (N, C_in, *S); cols (K, n L), L = prod(O).
     """
     N, C_in, *S = x.shape
-    C_out, kernel, d = weight.shape[0], weight.shape[2:], len(S)
-    C_g, C_og = C_in // groups, C_out // groups
+    d, C_g = len(S), C_in // groups
     flat = [p for pair in reversed(padding) for p in pair]
     xp = F.pad(x, flat) if any(flat) else x  # (N, C_in, *S_pad)
     O = [(s - dl * (k - 1) - 1) // st + 1
@@ -167,22 +165,66 @@ def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
     windows = xp.as_strided((C_in, *kernel, N, *O),  # every window, a view
                             (sC, *[dl * s for dl, s in zip(dilation, sS)], sN,
                              *[st * s for st, s in zip(stride, sS)]), xp.storage_offset())
-    w = weight.reshape(groups, C_og, K)  # (G, C_out/G, K)
-    b = [None] * groups if bias is None else bias.view(groups, C_og, *[1] * d)
     step = max(ONEDNN_CHUNK_BYTES // (K * L * x.element_size()), -(-ONEDNN_MIN_COLUMNS // L))
     step = min(N, max(1, step))
     buffer = x.new_empty(K * step * L)
-    out = x.new_empty(N, C_out, *O)
     for i in range(0, N, step):
         n = min(step, N - i)
         for g in range(groups):
             cols = buffer[:K * n * L].view(C_g, *kernel, n, *O)
             cols.copy_(windows.narrow(0, g * C_g, C_g).narrow(1 + d, i, n))  # the im2col copy
-            y = gemm.linear(w[g], cols.view(K, n * L).T)  # (C_out/G, n*L) = w cols
-            y = y.view(C_og, n, *O).transpose(0, 1)  # (n, C_out/G, *O), a view
-            part = out[i:i + n, g * C_og:(g + 1) * C_og]
-            part.copy_(y) if bias is None else torch.add(y, b[g], out=part)
+            yield slice(i, i + n), g, cols.view(K, n * L)
+
+
+def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
+    r"""im2col with every image's columns side by side (:func:`_column_chunks`), its GEMMs
+    on oneDNN: ``w (C_out/G, K) @ cols (K, n L)`` (:func:`convlab.gemm.linear`) is
+    ``(C_out/G, n, L)``, rows of ``L`` outputs that are already NCHW's rows, which one copy
+    that adds the bias puts in place.
+
+    Shape: input (N, C_in, *S), weight (C_out, C_in/G, *k); output (N, C_out, *O).
+    """
+    N, C_out, kernel, d = x.shape[0], weight.shape[0], weight.shape[2:], x.dim() - 2
+    C_og = C_out // groups
+    O = [(s + a + b - dl * (k - 1) - 1) // st + 1 for s, (a, b), k, st, dl
+         in zip(x.shape[2:], padding, kernel, stride, dilation)]
+    w = weight.reshape(groups, C_og, -1)  # (G, C_out/G, K)
+    b = [None] * groups if bias is None else bias.view(groups, C_og, *[1] * d)
+    out = x.new_empty(N, C_out, *O)
+    for images, g, cols in _column_chunks(x, kernel, stride, padding, dilation, groups):
+        y = gemm.linear(w[g], cols.T)  # (C_out/G, n*L) = w cols
+        y = y.view(C_og, -1, *O).transpose(0, 1)  # (n, C_out/G, *O), a view
+        part = out[images, g * C_og:(g + 1) * C_og]
+        part.copy_(y) if b[g] is None else torch.add(y, b[g], out=part)
     return out
+
+
+def conv_weight_grad(input, grad_output, weight_shape, stride, padding, dilation, groups):
+    r""":math:`\partial L / \partial w` of a convolution, on oneDNN where it applies.
+
+    .. math::
+
+        \frac{\partial L}{\partial w}[o, (c, u, v)] = \sum_{n, l} g[n, o, l]\,
+        \text{cols}[n, (c, u, v), l]
+
+    the forward's im2col columns (:func:`_column_chunks`) times the upstream gradient,
+    summed over chunks of images: one ``(C_out/G, n L) @ (n L, K)`` GEMM per chunk and
+    group. Returns ``None`` where :func:`convlab.gemm.onednn_applies` does not hold (the
+    caller's own formula runs there). ``padding`` is ``((p_before, p_after), ...)``.
+
+    Shape: input (N, C_in, *S), grad_output (N, C_out, *O); output ``weight_shape``,
+    (C_out, C_in/G, *k).
+    """
+    if not gemm.onednn_applies(input, grad_output):
+        return None
+    C_out, kernel = weight_shape[0], weight_shape[2:]
+    C_og = C_out // groups
+    g_mat = grad_output.unflatten(1, (groups, C_og)).movedim(0, 2)  # (G, C_out/G, N, *O)
+    grad = input.new_zeros(groups, C_og, math.prod(weight_shape[1:]))  # (G, C_out/G, K)
+    for images, g, cols in _column_chunks(input, kernel, stride, padding, dilation, groups):
+        g_chunk = g_mat[g, :, images].reshape(C_og, -1)  # (C_out/G, n*L), a copy
+        grad[g] += gemm.linear(g_chunk, cols)  # (C_out/G, n L) @ (n L, K)
+    return grad.view(weight_shape)
 
 
 def _per_image_gemm(cols, w, b, L, out=None):
