@@ -207,7 +207,7 @@ def conv_weight_grad(input, grad_output, weight_shape, stride, padding, dilation
         \frac{\partial L}{\partial w}[o, (c, u, v)] = \sum_{n, l} g[n, o, l]\,
         \text{cols}[n, (c, u, v), l]
 
-    the forward's im2col columns (:func:`_column_chunks`) times the upstream gradient,
+    the forward's im2col columns (``_column_chunks``) times the upstream gradient,
     summed over chunks of images: one ``(C_out/G, n L) @ (n L, K)`` GEMM per chunk and
     group. Returns ``None`` where :func:`convlab.gemm.onednn_applies` does not hold (the
     caller's own formula runs there). ``padding`` is ``((p_before, p_after), ...)``.
