@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import statistics
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def main(argv=None) -> dict:
     result = {"benchmark": "conv2d backward vs autograd of F.conv2d, ResNet-18 layers",
               "device": "cpu", "dtype": "float32", "batch": args.batch,
               "repeats": args.repeats, "threads": args.threads, "torch": torch.__version__,
+              "platform": platform.platform(), "cpu": info["cpu"], "date": info["date"][:10],
               "machine": machine_line(info), "machine_info": info, "layers": rows,
               "median_ratio": statistics.median(r["ratio"] for r in rows),
               "worst_ratio": max(r["ratio"] for r in rows)}

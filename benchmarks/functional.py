@@ -126,7 +126,8 @@ def main(argv=None):
           f"{summary['median_ratio']:.2f} (worst {summary['worst_ratio']:.2f}, "
           f"{summary['faster_layers']} faster than F.conv2d); over all 20 layers "
           f"{summary['weighted_median_ratio']:.2f}")
-    meta = dict(machine=machine_line(info), machine_info=info, threads=torch.get_num_threads(),
+    meta = dict(machine=machine_line(info), machine_info=info, torch=torch.__version__,
+                threads=torch.get_num_threads(),
                 batch=args.batch, repeats=args.repeats, method="median of paired ratios, "
                 "order rotated per round, busy rounds (> 1.5x the median) dropped")
     out = Path(args.out)
