@@ -280,19 +280,20 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
     needs 16x16 with 4x4 tiles, a 7x7 one 8x8 with either), where the transforms of a big
     kernel cost more than they save. im2col does everything else. Where im2col's GEMMs run
     on oneDNN (:func:`convlab.gemm.onednn_applies`), about twice as fast as MKL's on an AMD
-    CPU, F(2x2, 3x3) no longer pays (measured on ResNet-18's 256@14 and 512@7 layers).
+    CPU, im2col measured as fast as F(4x4, 3x3) on ResNet-18's 3x3 layers and faster than
+    F(2x2, 3x3), without Winograd's rounding error: there Winograd runs only when forced.
     """
     if not _winograd_applies(weight, stride, padding, dilation, groups):
         return "im2col"
     if BACKEND != "auto":  # forced, e.g. by the benchmark
         return BACKEND
+    if gemm.onednn_applies(x, weight):  # im2col on oneDNN's GEMMs: as fast, and exact
+        return "im2col"
     if weight.shape[1] < 64 or x.dtype != torch.float32:  # where it measured faster (CPU)
         return "im2col"
     H_out, W_out = (s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
     if min(H_out, W_out) >= 16:
         return "winograd4"
-    if gemm.onednn_applies(x, weight):
-        return "im2col"
     return "winograd2" if min(H_out, W_out) >= 8 else "im2col"
 
 
