@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from conv_oracle import no_torch_conv
 
-from convlab import functional
+from convlab import functional, gemm
 
 BOUNDS = {"winograd4": (20.0, 1e-5), "winograd2": (3.0, 2e-6)}  # (x torch's error, of max|y|)
 LAYERS = [(2, 256, 16, 64), (8, 256, 14, 256), (4, 256, 28, 128)]  # (N, C_in, H, C_out)
@@ -57,11 +57,19 @@ def test_float32_winograd_error_against_float64(backend, layer, monkeypatch):
             assert ours <= ratio_bound * theirs, (which, ours / theirs)
 
 
-def test_the_default_choice_uses_f4x4_only_where_measured_and_the_rounding_is_bounded():
+def test_the_default_choice_uses_f4x4_only_where_measured_and_the_rounding_is_bounded(
+        monkeypatch):
     """What ``conv2d`` picks on its own for the three layers (16x16 and 28x28 outputs:
-    F(4x4, 3x3); 14x14: F(2x2, 3x3)), so the bounds above are the ones users get."""
+    F(4x4, 3x3); 14x14: F(2x2, 3x3), or im2col where its GEMMs run on oneDNN), so the
+    bounds above are the ones users get."""
     picks = []
     for N, C, H, C_out in LAYERS:
         x, w = torch.randn(N, C, H, H), torch.randn(C_out, C, 3, 3) / 48
         picks.append(functional._choose_backend(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1))
+    assert picks == ["im2col"] * 3 if gemm.onednn_matmul_available() else picks == [
+        "winograd4", "winograd2", "winograd4"]  # on oneDNN's GEMMs im2col is as fast: exact
+    monkeypatch.setattr(gemm, "GEMM", "torch")  # torch.matmul's GEMMs: Winograd pays
+    picks = [functional._choose_backend(torch.randn(N, C, H, H), torch.randn(C_out, C, 3, 3),
+                                        None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+             for N, C, H, C_out in LAYERS]
     assert picks == ["winograd4", "winograd2", "winograd4"]

@@ -13,7 +13,7 @@ from conv_oracle import nd_calls, spied, torch_fn
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from convlab import functional
+from convlab import functional, gemm
 from convlab import nn as cnn
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
@@ -98,9 +98,15 @@ def test_channels_last_models(dims, backend):
     torch.testing.assert_close(y, reference, atol=1e-4, rtol=1e-4)
     if dims == 2:
         x, w = torch.randn(2, 64, 16, 16).contiguous(memory_format=fmt), torch.randn(8, 64, 3, 3)
-        assert functional._choose_backend(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1) == (
-            "winograd4")  # the default choice for this layer: Winograd, channels-last out
-        assert spied(functional.conv2d, x, w, padding=1).is_contiguous(memory_format=fmt)
+        for library in ("torch", "auto"):  # Winograd (torch.matmul's GEMMs), im2col (oneDNN)
+            gemm.GEMM = library
+            try:
+                chosen = functional._choose_backend(x, w, None, (1, 1), ((1, 1),) * 2, (1, 1), 1)
+                winograd = library == "torch" or not gemm.onednn_matmul_available()
+                assert chosen == ("winograd4" if winograd else "im2col")
+                assert spied(functional.conv2d, x, w, padding=1).is_contiguous(memory_format=fmt)
+            finally:
+                gemm.GEMM = "auto"
 
 
 def test_the_slow_3d_kernels_write_contiguous_outputs():

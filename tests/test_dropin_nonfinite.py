@@ -9,6 +9,8 @@ keeps both from changing the answer; these tests feed it adversarial values.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 from conv_oracle import (
@@ -22,7 +24,7 @@ from conv_oracle import (
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from convlab import functional, winograd_fast
+from convlab import functional, gemm, winograd_fast
 from convlab.arithmetic import same_padding
 
 INF, NAN = float("inf"), float("nan")
@@ -118,6 +120,21 @@ def winograd_calls(draw):
 @given(config=winograd_calls(), where=st.sampled_from(["input", "weight", "bias"]),
        values=specials, seed=st.integers(0, 2**31 - 1))
 def test_non_finite_values_never_reach_winograd(config, where, values, seed):
+    with torch_gemm():  # where Winograd is the default choice
+        _non_finite_values_never_reach_winograd(config, where, values, seed)
+
+
+@contextlib.contextmanager
+def torch_gemm():
+    """``convlab.functional`` with its GEMMs on torch.matmul, where Winograd is chosen."""
+    gemm.GEMM = "torch"
+    try:
+        yield
+    finally:
+        gemm.GEMM = "auto"
+
+
+def _non_finite_values_never_reach_winograd(config, where, values, seed):
     C_in, H, W, padding, N, C_out = config
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(N, C_in, H, W, generator=gen)

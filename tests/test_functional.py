@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convlab import functional
+from convlab import functional, gemm
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -101,8 +101,12 @@ def test_both_backends_agree_with_torch(backend, monkeypatch):
     assert functional._choose_backend(x, w3, b, (1, 1), ((1, 1), (1, 1)), (1, 1), 1) == backend
 
 
-def test_float32_resnet_layers_and_complex():
-    for C, H, backend in ((16, 14, "im2col"), (128, 14, "winograd2"), (64, 16, "winograd4")):
+@pytest.mark.parametrize("gemm_library", ["auto", "torch"])
+def test_float32_resnet_layers_and_complex(gemm_library, monkeypatch):
+    monkeypatch.setattr(gemm, "GEMM", gemm_library)
+    winograd = gemm_library == "torch" or not gemm.onednn_matmul_available()
+    for C, H, backend in ((16, 14, "im2col"), (128, 14, "winograd2" if winograd else "im2col"),
+                          (64, 16, "winograd4" if winograd else "im2col")):
         x, w = torch.randn(2, C, H, H), torch.randn(32, C, 3, 3) / C ** 0.5
         pads = ((1, 1), (1, 1))
         assert functional._choose_backend(x, w, None, (1, 1), pads, (1, 1), 1) == backend

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import pad_input, parse_conv_args
-from .transposed import conv_transpose2d
+from .functional import conv_transpose2d, conv_weight_grad
 
 
 def correlate(x: torch.Tensor, w: torch.Tensor, stride=(1, 1), dilation=(1, 1)) -> torch.Tensor:
@@ -92,11 +92,13 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
         groups=G, dilation=(d_h, d_w))
     (top, _), (left, _) = args.padding
     grad_input = grad_x_pad[:, :, top:top + H_in, left:left + W_in]  # drop the padding
-    # dL/dW: correlate x (channels as batch, batch as channels) with g; stride <-> dilation
-    x_t = x_pad[:, :, :H_used, :W_used].unflatten(1, (G, C_in_g)).permute(2, 1, 0, 3, 4)
-    g_t = g.unflatten(1, (G, C_out // G)).permute(1, 2, 0, 3, 4)  # (G, C_out/G, N, H_out, W_out)
-    grad_weight = correlate(x_t, g_t, stride=(d_h, d_w), dilation=(s_h, s_w))
-    grad_weight = grad_weight.permute(1, 2, 0, 3, 4).reshape(C_out, C_in_g, kH, kW)
+    # dL/dW on oneDNN's GEMMs: g times the forward's im2col columns (None where it cannot run)
+    grad_weight = conv_weight_grad(x, g, weight.shape, args.stride, args.padding, args.dilation, G)
+    if grad_weight is None:  # correlate x (channels as batch, batch as channels) with g
+        x_t = x_pad[:, :, :H_used, :W_used].unflatten(1, (G, C_in_g)).permute(2, 1, 0, 3, 4)
+        g_t = g.unflatten(1, (G, C_out // G)).permute(1, 2, 0, 3, 4)  # (G, C_out/G, N, H_o, W_o)
+        grad_weight = correlate(x_t, g_t, stride=(d_h, d_w), dilation=(s_h, s_w))  # stride <-> d
+        grad_weight = grad_weight.permute(1, 2, 0, 3, 4).reshape(C_out, C_in_g, kH, kW)
     return (grad_input.squeeze(0) if args.unbatched else grad_input), grad_weight, grad_bias
 
 

@@ -1,11 +1,21 @@
 """Measuring the performance ladder: every rung of ``IMPLEMENTATIONS`` against ``F.conv2d``.
 
-The benchmark script ``benchmarks/ladder.py`` and chapter 4's widget use these helpers.
-Each rung and ``F.conv2d`` run in interleaved rounds (round r calls every function
-once, so a slow moment of a shared machine hits all of them); a rung's number per
-layer is the median over rounds of ``time(rung) / time(F.conv2d)`` in the same round.
-GFLOP/s counts the direct algorithm's ``2 N C_out H_out W_out (C_in/groups) kH kW``
-for every rung. Memory is the peak of the bytes allocated through PyTorch's allocator
+The benchmark scripts (``benchmarks/*.py``), chapter 4's live measurements and its widget
+use these helpers. The method, the same everywhere:
+
+* **Paired, interleaved rounds** (:func:`paired_times`): round r calls every function
+  once, in an order rotated by one each round (nobody always runs right after the same
+  neighbour), so a slow moment of a shared machine hits every function of that round.
+* **Ratios per round** (:func:`paired_ratio`): a function's number is the median over
+  rounds of ``time(function) / time(F.conv2d)`` in the same round.
+* **Busy rounds dropped and counted**: a round counts as busy for a pair when either
+  time in it is more than ``BUSY`` (1.5) times that function's median over all rounds;
+  such rounds are left out of that pair's ratio, and their number is reported.
+* **Where it ran** (:func:`machine_info`): CPU model, ISA, threads, torch, the GEMM
+  libraries and the date go with every result.
+
+GFLOP/s counts the direct algorithm's ``2 N C_out H_out W_out (C_in/groups) kH kW`` for
+every rung. Memory is the peak of the bytes allocated through PyTorch's allocator
 during one call (output included; oneDNN's private scratch space is invisible): the
 profiler's memory events on the CPU, ``max_memory_allocated`` on CUDA.
 """
@@ -13,17 +23,24 @@ profiler's memory events on the CPU, ``max_memory_allocated`` on CUDA.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import html
 import os
 import platform
+import re
 import statistics
 import time
 
 import torch
 import torch.nn.functional as F
 
+from . import gemm
 from .arithmetic import conv_output_size
 from .implementations import IMPLEMENTATIONS
+
+BUSY = 1.5  # a round is busy for a function when its time exceeds BUSY x its median
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "asimd",
+             "sve")  # the /proc/cpuinfo flags that decide which GEMM kernels can run
 
 # (name, C_in, C_out, H_in, kernel, stride, padding): ResNet-18's distinct conv layers
 RESNET18 = [
@@ -104,13 +121,111 @@ def quiet_stderr():
         os.close(devnull)
 
 
+def _cpuinfo() -> dict:
+    """``model name`` and ``flags`` of the first CPU in ``/proc/cpuinfo`` (Linux), else {}."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key in ("model name", "flags", "Features") and key not in fields:
+            fields[key] = value.strip()
+    return fields
+
+
+def machine_info(device="cpu") -> dict:
+    """Where a measurement ran: CPU model, ISA, threads, torch, GEMM libraries, date."""
+    info = _cpuinfo()
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    device = torch.device(device)
+    result = {
+        "cpu": info.get("model name") or platform.processor() or platform.machine(),
+        "isa": torch.backends.cpu.get_cpu_capability(),
+        "isa_flags": [f for f in ISA_FLAGS if f in flags],
+        "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+        "torch": torch.__version__, **gemm.describe(),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="minutes"),
+        "loadavg": _loadavg(), "device": str(device)}
+    if device.type == "cuda":
+        result["gpu"] = torch.cuda.get_device_name(device)
+    return result
+
+
+def _loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return [float(v) for v in f.read().split()[:3]]
+    except OSError:
+        return None
+
+
+def machine_line(info: dict) -> str:
+    """One line naming the machine of ``machine_info``, for tables and captions."""
+    where = info.get("gpu") or info["cpu"]
+    flags = ", ".join(info.get("isa_flags") or []) or "no flags listed"
+    blas = re.sub(r"-Product Build.*|\(R\)|oneAPI ", "", info.get("blas") or "unknown BLAS")
+    blas = blas.replace("Intel Math Kernel Library Version", "MKL").strip()
+    onednn = re.sub(r"\s*\(Git Hash.*|Intel\(R\) MKL-DNN", "", info.get("onednn") or "")
+    onednn = f"oneDNN {onednn.strip()}" if onednn else "no oneDNN"
+    gemm_used = "oneDNN" if info.get("onednn_matmul") else "torch.matmul"
+    return (f"{where}; ISA {info['isa']} ({flags}); {info['threads']} of {info['cores']} "
+            f"threads; torch {info['torch']}; {blas}, {onednn}; convlab.functional's GEMMs "
+            f"on {gemm_used}; {info['date'][:10]}")
+
+
+def paired_times(fns: dict, rounds: int, device="cpu", once=()) -> dict:
+    """Time every function once per round, the order rotated by one every round.
+
+    ``fns`` maps names to zero-argument callables; each is called once first, outside the
+    clock (warm-up: first-call allocations, oneDNN's kernel generation). Names in
+    ``once`` are timed in the first round only (the naive loop). Returns name -> list of
+    seconds, one per round (``None`` where a function was not timed).
+    """
+    device = torch.device(device)
+    for fn in fns.values():
+        fn()
+    names = list(fns)
+    times = {name: [None] * rounds for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            if name in once and r > 0:
+                continue
+            times[name][r] = timed(fns[name], device)
+    return times
+
+
+def paired_ratio(times: dict, name: str, reference: str = "F.conv2d",
+                 busy: float = BUSY) -> dict:
+    """Median over rounds of ``times[name] / times[reference]``, busy rounds dropped.
+
+    A round is busy for this pair when either time exceeds ``busy`` times that
+    function's median over all rounds. Returns ``ratio``, ``seconds`` (the function's
+    median time over the kept rounds), ``kept`` and ``busy`` (rounds dropped).
+    """
+    pairs = [(t, r) for t, r in zip(times[name], times[reference]) if t is not None]
+    med_t, med_r = (statistics.median(v) for v in zip(*pairs))
+    kept = [(t, r) for t, r in pairs if t <= busy * med_t and r <= busy * med_r]
+    kept = kept or pairs  # (every round busy: a machine too busy to say; keep them all)
+    return {"ratio": statistics.median(t / r for t, r in kept),
+            "seconds": statistics.median(t for t, _ in kept),
+            "kept": len(kept), "busy": len(pairs) - len(kept)}
+
+
 def applicable(name, layer):
     _, _, _, _, k, stride, _ = layer
     return name != "winograd" or (k == 3 and stride == 1)
 
 
-def bench_layer(layer, rungs, batch, rounds, device):
-    """Interleaved timing of ``F.conv2d`` and every applicable rung on one layer."""
+def bench_layer(layer, rungs, batch, rounds, device, memory=True):
+    """Paired, interleaved timing of ``F.conv2d`` and every applicable rung on one layer.
+
+    Returns the layer's ratios, times, GF/s, peak memory (``memory=False`` skips the
+    profiler run that measures it) and the raw seconds of every round.
+    """
     x, w, kw, flops, naive_steps = layer_tensors(layer, batch, device)
     fns = {"F.conv2d": lambda: F.conv2d(x, w, **kw)}
     skipped = {}
@@ -121,49 +236,127 @@ def bench_layer(layer, rungs, batch, rounds, device):
             skipped[name] = "skipped (too slow)"
         else:
             fns[name] = lambda fn=fn: fn(x, w, **kw)
-    for fn in fns.values():  # warm-up (and first-call allocations) outside the clock
-        fn()
-    times = {name: [] for name in fns}
-    for r in range(rounds):
-        for name, fn in fns.items():
-            if name == "naive" and r > 0:  # one timed call is plenty for the loop
-                continue
-            times[name].append(timed(fn, device))
-    ref = times["F.conv2d"]
-    result = {"layer": layer[0], "shape": list(layer[1:]), "flops": flops, "rungs": {}}
+    times = paired_times(fns, rounds, device, once=("naive",))
+    result = {"layer": layer[0], "shape": list(layer[1:]), "flops": flops, "rungs": {},
+              "raw_seconds": times}
     for name in fns:
-        seconds = statistics.median(times[name])
-        ratios = [t / r for t, r in zip(times[name], ref)]
-        result["rungs"][name] = {
-            "seconds": seconds, "ratio": statistics.median(ratios),
-            "gflops": flops / seconds / 1e9, "peak_mib": peak_bytes(fns[name], device) / 2**20}
+        if name == "naive":  # timed once: its ratio is to F.conv2d's median
+            seconds = times[name][0]
+            stats = {"seconds": seconds, "kept": 1, "busy": 0,
+                     "ratio": seconds / statistics.median(times["F.conv2d"])}
+        else:
+            stats = paired_ratio(times, name)
+        stats["gflops"] = flops / stats["seconds"] / 1e9
+        if memory:
+            stats["peak_mib"] = peak_bytes(fns[name], device) / 2**20
+        result["rungs"][name] = stats
     for name, why in skipped.items():
         result["rungs"][name] = {"skipped": why}
     return result
 
 
+def gemm_roofs(device="cpu", n=2048, rounds=5) -> dict:
+    """GF/s of one square float32 ``n x n`` GEMM through ``torch.matmul`` and, on a CPU
+    whose torch has it, through oneDNN's matmul (:mod:`convlab.gemm`): the two roofs that
+    convlab's GEMMs can reach. Paired rounds; the fastest round of each."""
+    device = torch.device(device)
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    fns = {"torch.matmul": lambda: a @ b}
+    if device.type == "cpu" and gemm.onednn_matmul_available():
+        fns["oneDNN matmul"] = lambda: torch.ops.mkldnn._linear_pointwise(
+            a, b.T, None, "none", [], "")  # a (b^T)^T = a @ b
+    times = paired_times(fns, rounds, device)
+    return {name: 2 * n**3 / min(t) / 1e9 for name, t in times.items()}
+
+
+def stream_gbs(device="cpu", mib=256, rounds=5) -> float:
+    """Memory bandwidth in GB/s: bytes read plus bytes written by one large copy (STREAM's
+    "copy"), the fastest of a few rounds; the arrays are far larger than the caches."""
+    device = torch.device(device)
+    src = torch.randn(mib * 2**18, device=device)  # mib MiB of float32
+    dst = torch.empty_like(src)
+    times = paired_times({"copy": lambda: dst.copy_(src)}, rounds, device)["copy"]
+    return 2 * src.numel() * 4 / min(times) / 1e9
+
+
+def live_ratios(layers=("layer2 3x3", "layer4.0 3x3/2"), functions=None, batch=8, rounds=5,
+                device="cpu") -> dict:
+    """A small live measurement: paired ratios to ``F.conv2d`` on a few ResNet-18 layers.
+
+    For a chapter that must compute its performance sentences on the reader's machine:
+    ``layers`` are names from :data:`RESNET18` (or whole layer tuples), ``functions`` maps
+    names to callables with ``F.conv2d``'s signature (default: ``convlab.functional.conv2d``
+    and every rung of ``IMPLEMENTATIONS`` but the naive loop). Each layer runs ``rounds``
+    paired, rotated rounds (:func:`paired_times`); about a second per layer at the defaults.
+
+    Returns ``{"machine": machine_line(...), "machine_info": ..., "rows": [...]}``, one row
+    per layer: ``{"layer", "F.conv2d ms", name: {"ratio", "busy", "kept"} ...}``; render it
+    with :func:`live_table`.
+    """
+    from . import functional  # (functional imports nothing from here; no cycle at import)
+
+    if functions is None:
+        functions = {"convlab.functional.conv2d": functional.conv2d,
+                     **{n: f for n, f in IMPLEMENTATIONS.items() if n != "naive"}}
+    device = torch.device(device)
+    by_name = {layer[0]: layer for layer in RESNET18 + TINY}
+    rows = [_live_row(by_name[layer] if isinstance(layer, str) else layer, functions, batch,
+                      rounds, device) for layer in layers]
+    info = machine_info(device)
+    return {"machine": machine_line(info), "machine_info": info, "rows": rows,
+            "batch": batch, "rounds": rounds}
+
+
+def _live_row(layer, functions, batch, rounds, device) -> dict:
+    x, w, kw, _, _ = layer_tensors(layer, batch, device)
+    fns = {"F.conv2d": lambda: F.conv2d(x, w, **kw)}
+    fns.update({name: (lambda fn=fn: fn(x, w, **kw)) for name, fn in functions.items()
+                if applicable(name, layer)})
+    with torch.no_grad():
+        times = paired_times(fns, rounds, device)
+    row = {"layer": layer[0], "F.conv2d ms": 1e3 * paired_ratio(times, "F.conv2d")["seconds"]}
+    row.update({name: paired_ratio(times, name) for name in fns if name != "F.conv2d"})
+    return row
+
+
+def live_table(result) -> str:
+    """:func:`live_ratios`' result as an HTML table, the machine line under it."""
+    names = [k for k in result["rows"][0] if k not in ("layer", "F.conv2d ms")]
+    head = ["layer", "F.conv2d ms"] + [f"{n} / F.conv2d" for n in names]
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in
+                         [row["layer"], f"{row['F.conv2d ms']:.1f}"]
+                         + [f"{row[n]['ratio']:.2f}x" if n in row else "n/a" for n in names])
+        + "</tr>" for row in result["rows"])
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    return (f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+            f"<p>Batch {result['batch']}, float32, median of {result['rounds']} paired rounds; "
+            f"measured now on {html.escape(result['machine'])}.</p>")
+
+
 def sgemm_gflops(device, n=2048):
     """The machine's practical roof: GF/s of one large float32 matrix multiply."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    a @ b
-    return 2 * n**3 / min(timed(lambda: a @ b, device) for _ in range(3)) / 1e9
+    return max(gemm_roofs(device, n).values())
 
 
-def run(shapes="resnet18", batch=8, rounds=7, device="cpu", threads=None, rungs=None):
+def run(shapes="resnet18", batch=8, rounds=7, device="cpu", threads=None, rungs=None,
+        memory=True):
     """Benchmark every layer of ``SHAPES[shapes]``; returns the results as a dict."""
     device = torch.device(device)
     if threads:
         torch.set_num_threads(threads)
     rungs = {n: f for n, f in IMPLEMENTATIONS.items() if rungs is None or n in rungs}
     torch.manual_seed(0)
-    layers = [bench_layer(layer, rungs, batch, rounds, device) for layer in SHAPES[shapes]]
+    info = machine_info(device)
+    layers = [bench_layer(layer, rungs, batch, rounds, device, memory)
+              for layer in SHAPES[shapes]]
+    roofs = gemm_roofs(device)
     return {
         "device": str(device), "shapes": shapes, "batch": batch, "rounds": rounds,
         "dtype": "float32", "threads": torch.get_num_threads(), "torch": torch.__version__,
-        "machine": (torch.cuda.get_device_name(device) if device.type == "cuda"
-                    else f"{platform.processor() or platform.machine()}, "
-                         f"{torch.get_num_threads()} threads"),
-        "sgemm_gflops": sgemm_gflops(device), "rungs": list(rungs), "layers": layers}
+        "machine": machine_line(info), "machine_info": info, "busy_factor": BUSY,
+        "gemm_roofs": roofs, "sgemm_gflops": max(roofs.values()), "rungs": list(rungs),
+        "layers": layers}
 
 
 def best_rung(layer):
@@ -174,26 +367,34 @@ def best_rung(layer):
     return name, timed_rungs[name]
 
 
+def _cell(r):
+    if "skipped" in r:
+        return r["skipped"]
+    memory = f", {r['peak_mib']:.3g} MiB" if "peak_mib" in r else ""
+    return f"{r['ratio']:.2f}x ({r['gflops']:.0f} GF/s{memory})"
+
+
 def ladder_rows(results):
     """Table of one run: ``(header, rows, note)``, a cell per rung: ratio, GF/s, peak MiB."""
     names = results["rungs"]
-    head = ["layer", "F.conv2d ms (GF/s)"] + names + ["best"]
+    head = ["layer", "F.conv2d ms (GF/s)"] + names + ["best", "busy rounds"]
     rows = []
     for layer in results["layers"]:
         ref = layer["rungs"]["F.conv2d"]
         cells = [layer["layer"], f"{ref['seconds'] * 1e3:.1f} ({ref['gflops']:.0f})"]
-        for name in names:
-            r = layer["rungs"][name]
-            cells.append(r["skipped"] if "skipped" in r else
-                         f"{r['ratio']:.2f}x ({r['gflops']:.0f} GF/s, {r['peak_mib']:.3g} MiB)")
+        cells += [_cell(layer["rungs"][name]) for name in names]
         best, ratio = best_rung(layer)
-        rows.append(cells + [f"{best} {ratio:.2f}x"])
+        busy = max(r.get("busy", 0) for r in layer["rungs"].values())
+        rows.append(cells + [f"{best} {ratio:.2f}x", f"{busy} of {results['rounds']}"])
     best = [best_rung(layer)[1] for layer in results["layers"]]
+    roofs = ", ".join(f"{name} {gf:.0f} GF/s" for name, gf in
+                      results.get("gemm_roofs", {"sgemm": results["sgemm_gflops"]}).items())
     note = (f"Best rung vs F.conv2d: median {statistics.median(best):.2f}x, "
             f"worst {max(best):.2f}x (ratios are time / F.conv2d's time; < 1 is faster). "
-            f"{results['machine']}, torch {results['torch']}, batch {results['batch']}, "
-            f"{results['rounds']} interleaved rounds; sgemm roof "
-            f"{results['sgemm_gflops']:.0f} GF/s.")
+            f"Measured on {results['machine']}; batch {results['batch']}, "
+            f"{results['rounds']} paired rounds, busy rounds (a time over "
+            f"{results.get('busy_factor', BUSY)}x its median) dropped; square-GEMM roofs: "
+            f"{roofs}.")
     return head, rows, note
 
 

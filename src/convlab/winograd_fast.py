@@ -32,13 +32,8 @@ from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
-from torch.autograd import forward_ad
 
-try:  # torch.func wraps tensors; ops on them have no out= variants
-    from torch._C._functorch import is_functorch_wrapped_tensor
-except ImportError:  # pragma: no cover - very old torch
-    def is_functorch_wrapped_tensor(t):
-        return False
+from .gemm import can_write_out
 
 # interpolation points per output tile size m (infinity is always the last point)
 POINTS = {2: (0, 1, -1), 4: (0, 1, -1, 1 / 2, -2)}
@@ -125,23 +120,6 @@ def _matrices(points, dtype, device):
     built once, at import (constants for ``torch.compile``); other points' on each call."""
     tables = _DEFAULT_MATRICES.get(points) or _kron_form(points)
     return tuple(t.to(dtype=dtype, device=device) for t in tables)
-
-
-def can_write_out(*tensors) -> bool:
-    """May ops on these tensors write into preallocated ``out=`` buffers?
-
-    Not when autograd records them, nor under a ``torch.func`` transform (``vmap``,
-    ``jvp``, ``grad``, ``functional_call`` ensembles: ``out=`` variants have no batching or
-    forward-AD rules), forward-mode AD (``torch.autograd.forward_ad``), ``torch.compile``
-    or ``torch.jit.trace``. Then the fast paths use the same ops without ``out=``.
-    """
-    tensors = [t for t in tensors if t is not None]
-    if torch.compiler.is_compiling() or torch.jit.is_tracing():
-        return False
-    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        return False
-    return not any(is_functorch_wrapped_tensor(t) or forward_ad.unpack_dual(t).tangent
-                   is not None for t in tensors)
 
 
 class _Workspace:
