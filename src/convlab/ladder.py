@@ -284,7 +284,7 @@ def live_ratios(layers=("layer2 3x3", "layer4.0 3x3/2"), functions=None, batch=8
     """A small live measurement: paired ratios to ``F.conv2d`` on a few ResNet-18 layers.
 
     For a chapter that must compute its performance sentences on the reader's machine:
-    ``layers`` are names from :data:`RESNET18` (or whole layer tuples), ``functions`` maps
+    ``layers`` are names from ``RESNET18`` (or whole layer tuples), ``functions`` maps
     names to callables with ``F.conv2d``'s signature (default: ``convlab.functional.conv2d``
     and every rung of ``IMPLEMENTATIONS`` but the naive loop). Each layer runs ``rounds``
     paired, rotated rounds (:func:`paired_times`); about a second per layer at the defaults.

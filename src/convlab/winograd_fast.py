@@ -22,7 +22,7 @@ This module is the same algorithm built for speed, in four steps:
 
 With gradients required (or under ``torch.func``, forward-mode AD, ``torch.compile`` or
 ``torch.jit.trace``), step 4's in-place writes are replaced by ordinary tensor ops, so
-every transform sees the whole computation (:func:`can_write_out`).
+every transform sees the whole computation (:func:`convlab.gemm.can_write_out`).
 """
 
 from __future__ import annotations
