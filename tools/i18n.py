@@ -124,13 +124,21 @@ def edition_overrides(lang: str) -> dict:
     return overrides
 
 
+def measures_time(chapter: pathlib.Path) -> bool:
+    """A chapter whose prose is computed from timings it takes (notebook metadata
+    ``"convlab": {"measures_time": true}``): it must run with the machine to itself."""
+    metadata = json.loads(chapter.read_text()).get("metadata", {})
+    return bool(metadata.get("convlab", {}).get("measures_time"))
+
+
 def execute() -> int:
-    """Execute every chapter into the jupyter-cache, one per core, before the builds.
+    """Execute every chapter into the jupyter-cache before the builds: one per core, except
+    the chapters that time code (:func:`measures_time`), which then run one at a time.
 
     The builds then find every notebook in the cache (myst-nb matches on the code cells),
-    so the book still executes once, but on all cores instead of one chapter after another.
-    A chapter that fails here is left to the English build, which runs it and reports the
-    error the usual way.
+    so the book still executes once, but on all cores instead of one chapter after another,
+    and no timing on a page was measured while another chapter ran. A chapter that fails
+    here is left to the English build, which runs it and reports the error the usual way.
     """
     from jupyter_cache import get_cache
     from jupyter_cache.executors import load_executor
@@ -141,12 +149,20 @@ def execute() -> int:
     for chapter in chapters:  # the biggest first: the pool's last task is a short one
         cache.add_nb_to_project(str(chapter))
     timeout = (yaml_config().get("execute") or {}).get("timeout", 30)
-    result = load_executor("local-parallel", cache=cache).run_and_cache(
-        timeout=timeout, allow_errors=False)
-    for uri in result.succeeded:
-        print(f"{pathlib.Path(uri).relative_to(ROOT)}: executed into the cache")
-    failed = result.excepted + result.errored
-    print(f"executed {len(result.succeeded)} of {len(chapters)} notebooks in "
+    timed = [str(c) for c in chapters if measures_time(c)]
+    succeeded, failed = [], []
+    for executor, uris in (("local-parallel", [str(c) for c in chapters if str(c) not in timed]),
+                           ("local-serial", timed)):
+        if not uris:
+            continue
+        result = load_executor(executor, cache=cache).run_and_cache(
+            filter_uris=uris, timeout=timeout, allow_errors=False)
+        succeeded += result.succeeded
+        failed += result.excepted + result.errored
+    for uri in succeeded:
+        alone = " (alone: it times code)" if uri in timed else ""
+        print(f"{pathlib.Path(uri).relative_to(ROOT)}: executed into the cache{alone}")
+    print(f"executed {len(succeeded)} of {len(chapters)} notebooks in "
           f"{time.monotonic() - started:.0f} s" + (f"; left to the build: {failed}" if failed
                                                    else ""))
     return 0
