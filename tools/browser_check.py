@@ -643,6 +643,42 @@ def _summary(result: dict) -> str:
             f"external requests {len(result['external_requests'])}")
 
 
+def check_pages(chromium: str, site: pathlib.Path, pages: list, screenshots: pathlib.Path,
+                jobs: int) -> list:
+    """Every page checked (:func:`check_page`), ``jobs`` at a time, each worker with its
+    own Chromium; results and printed lines in the order of ``pages``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def worker(share: list) -> dict:
+        browser = Browser(chromium)
+        done = {}
+        try:
+            browser.send("Target.setDiscoverTargets", {"discover": False})
+            for page in share:
+                shot = (screenshots / page.relative_to(site)).with_suffix(".png")
+                result = check_page(browser, page, shot)
+                result["failures"] = failures(result)
+                done[page] = result
+        finally:
+            browser.close()
+        return done
+
+    shares = [pages[k::jobs] for k in range(jobs)]  # round robin: similar pages spread out
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        checked = {}
+        for done in pool.map(worker, [share for share in shares if share]):
+            checked.update(done)
+    results = []
+    for page in pages:
+        result = checked[page]
+        results.append(result)
+        status = "ok" if not result["failures"] else "FAIL"
+        print(f"{status:4} {page.relative_to(site)}  {_summary(result)}")
+        for problem in result["failures"]:
+            print(f"     - {problem}")
+    return results
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=pathlib.Path, default=ROOT / "_build" / "html")
@@ -651,6 +687,9 @@ def main(argv=None) -> int:
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     parser.add_argument("--page", action="append", metavar="GLOB",
                         help="check only pages matching GLOB (relative to --site; repeatable)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="pages checked at once, one Chromium each (default: 2 or the "
+                             "number of CPUs)")
     args = parser.parse_args(argv)
     site = args.site.resolve()
     pages = site_pages(site, args.page)
@@ -660,19 +699,11 @@ def main(argv=None) -> int:
     if not shutil.which(args.chromium):
         print(f"no Chromium at {args.chromium}", file=sys.stderr)
         return 2
+    started = time.monotonic()
+    results = check_pages(args.chromium, site, pages, args.screenshots, max(1, args.jobs))
     browser = Browser(args.chromium)
-    results, started = [], time.monotonic()
     try:
         browser.send("Target.setDiscoverTargets", {"discover": False})
-        for page in pages:
-            shot = (args.screenshots / page.relative_to(site)).with_suffix(".png")
-            result = check_page(browser, page, shot)
-            result["failures"] = failures(result)
-            results.append(result)
-            status = "ok" if not result["failures"] else "FAIL"
-            print(f"{status:4} {page.relative_to(site)}  {_summary(result)}")
-            for problem in result["failures"]:
-                print(f"     - {problem}")
         for edition, query, expected in SEARCHES if not args.page else []:
             if not ((site / edition) / "search.html").exists():
                 continue
