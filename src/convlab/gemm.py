@@ -87,8 +87,18 @@ def linear(x, w, b=None):
         - output: :math:`(M, N)`, a new contiguous tensor
     """
     if onednn_applies(x, w, b):
-        return torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [], "")
+        return torch.ops.mkldnn._linear_pointwise(_dense(x), _dense(w), b, "none", [], "")
     return torch.mm(x, w.T) if b is None else torch.addmm(b, x, w.T)
+
+
+def _dense(t):
+    """``t`` as a matrix oneDNN can describe: rows or columns one step apart (a transposed
+    or row-sliced view is fine), else a contiguous copy (e.g. the view ``reshape`` returns
+    for every s-th column of an image, strides (3, 2))."""
+    (rows, cols), (along_rows, along_cols) = t.shape, t.stride()
+    row_major = along_cols == 1 and along_rows >= cols
+    column_major = along_rows == 1 and along_cols >= rows
+    return t if row_major or column_major else t.contiguous()
 
 
 def describe() -> dict:
