@@ -18,11 +18,22 @@ from collections import deque
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
 
 # A figure with this attribute set to True fills its whole canvas (a background over the
 # whole figure): saving it with a tight bounding box would change nothing but cost a
 # second draw of every artist.
 FULL_SIZE = "_convlab_full_size"
+
+
+def keep_full_size(fig) -> None:
+    """A white background over the whole figure, so that every frame of an explorer keeps
+    the figure's size (the page does not jump): a static frame, saved with a tight bounding
+    box, cannot shrink, and a live frame is saved without one (``FULL_SIZE``: no second
+    draw of every artist)."""
+    fig.add_artist(Rectangle((0, 0), 1, 1, transform=fig.transFigure, facecolor="white",
+                             edgecolor="none", zorder=-10))
+    setattr(fig, FULL_SIZE, True)
 
 
 def figure_to_png(figure, dpi: int = 100) -> bytes:

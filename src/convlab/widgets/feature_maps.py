@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from matplotlib.patches import Rectangle
 from torchvision.utils import make_grid
 
-from ._base import FULL_SIZE, Explorer
+from ._base import Explorer, keep_full_size
 
 MAP_COLORS = plt.get_cmap("RdBu_r").with_extremes(bad="white")  # NaN: the gaps between tiles
 RED = "#c44e52"
@@ -72,13 +72,6 @@ def layer_activations(model, x: torch.Tensor) -> dict:
     return outputs
 
 
-def _keep_full_size(fig) -> None:
-    """A white background over the whole figure: a static frame, saved with a tight
-    bounding box, keeps the figure's size (the page does not jump), and a live frame is
-    saved without one (``FULL_SIZE``: no second draw)."""
-    fig.add_artist(Rectangle((0, 0), 1, 1, transform=fig.transFigure, facecolor="white",
-                             edgecolor="none", zorder=-10))
-    setattr(fig, FULL_SIZE, True)
 
 
 def _plural(count: int, word: str) -> str:
@@ -259,7 +252,7 @@ def render_feature_maps(model, images, index: int = 0, layer: str | None = None,
     _draw_kernels(fig.add_subplot(grid[1, 1]), weight,
                   f"its kernels ({kH}x{kW}): one column per map, {rows};\n"
                   f"column {channel} (red) makes map {channel}", highlight=channel)
-    _keep_full_size(fig)
+    keep_full_size(fig)
     return fig
 
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 
-from ._base import Explorer
+from ._base import Explorer, keep_full_size
 
 INSERTED, PIXEL, BORDER = 0, 1, 2
 COLORS = ListedColormap(["#ffffff", "#4c72b0", "#e5e5e5"])  # inserted zero, pixel, border
@@ -35,11 +35,6 @@ def zero_insertion_grid(input_size: int, stride: int, padding: int, kernel_size:
     return F.pad(codes[None], (border, border + output_padding) * 2, value=BORDER)[0]
 
 
-def _keep_full_size(fig) -> None:
-    """A white background over the whole figure: saved with ``bbox_inches="tight"``, every
-    frame of an explorer keeps the figure's size, so the page does not jump."""
-    fig.add_artist(Rectangle((0, 0), 1, 1, transform=fig.transFigure, facecolor="white",
-                             edgecolor="none", zorder=-10))
 
 
 def _draw_grid(ax, codes, labels=None, title=""):
@@ -74,7 +69,7 @@ def render_zero_insertion(stride: int = 2, padding: int = 0, kernel_size: int = 
         axes[1].text(0.5, 0.5, f"padding {padding} crops everything:\noutput size "
                      f"{out_size}", ha="center", va="center", fontsize=11,
                      transform=axes[1].transAxes)
-        _keep_full_size(fig)
+        keep_full_size(fig)
         return fig
     codes = zero_insertion_grid(input_size, stride, padding, kernel_size, output_padding)
     border = kernel_size - 1 - padding
@@ -95,7 +90,7 @@ def render_zero_insertion(stride: int = 2, padding: int = 0, kernel_size: int = 
                  f"{kernel_size}x{kernel_size} kernel)\n= a stride-1 convolution over the middle "
                  f"grid with the flipped kernel (red: its first window)", fontsize=11)
     fig.tight_layout()
-    _keep_full_size(fig)
+    keep_full_size(fig)
     return fig
 
 

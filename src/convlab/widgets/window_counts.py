@@ -15,7 +15,7 @@ import torch
 from matplotlib.patches import Rectangle
 
 from ..backward import conv2d, conv2d_backward
-from ._base import Explorer
+from ._base import Explorer, keep_full_size
 
 WINDOW_COLORS = ["#c44e52", "#4c72b0", "#55a868", "#8172b2", "#ccb974", "#64b5cd"]
 
@@ -33,11 +33,6 @@ def window_counts(size: int, kernel_size: int, stride: int) -> torch.Tensor:
     return conv2d_backward(g, x, w, stride=stride)[0][0, 0]  # (H_in, W_in)
 
 
-def _keep_full_size(fig) -> None:
-    """A white background over the whole figure: saved with ``bbox_inches="tight"``, every
-    frame of an explorer keeps the figure's size, so the page does not jump."""
-    fig.add_artist(Rectangle((0, 0), 1, 1, transform=fig.transFigure, facecolor="white",
-                             edgecolor="none", zorder=-10))
 
 
 def _grid(ax, values, vmax, title, numbers=True):
@@ -74,7 +69,7 @@ def render_window_counts(stride: int = 2, kernel_size: int = 3, size: int = 8):
     fig.suptitle(f"{size}x{size} input, {kernel_size}x{kernel_size} kernel, stride {stride}: "
                  f"{unread} pixel{'' if unread == 1 else 's'} read by no window", fontsize=12)
     fig.tight_layout()
-    _keep_full_size(fig)
+    keep_full_size(fig)
     return fig
 
 
