@@ -196,10 +196,34 @@ def test_slow_explorers_that_time_code_on_purpose_are_exempt():
     assert lab_check.chapter_failures(_chapter(explorers=[slow])) == []
 
 
-def test_the_latency_limit_stretches_only_on_an_oversubscribed_machine():
-    assert lab_check.latency_limit(1.5, 2) == lab_check.LATENCY_LIMIT_MS
-    assert lab_check.latency_limit(6.0, 2) == 3 * lab_check.LATENCY_LIMIT_MS
-    assert lab_check.latency_limit(6.0, 2, scale=False) == lab_check.LATENCY_LIMIT_MS
+def test_the_latency_limit_stretches_only_when_asked_and_oversubscribed():
+    assert lab_check.latency_limit(6.0, 2) == lab_check.LATENCY_LIMIT_MS  # the default
+    assert lab_check.latency_limit(1.5, 2, scale=True) == lab_check.LATENCY_LIMIT_MS
+    assert lab_check.latency_limit(6.0, 2, scale=True) == 3 * lab_check.LATENCY_LIMIT_MS
+
+
+def test_busy_cpus_reads_proc_stat_and_waiting_for_quiet_is_bounded():
+    before = lab_check.cpu_times()
+    assert before is not None and 0 < before[0] < before[1]
+    end = time.monotonic() + 0.3
+    while time.monotonic() < end:  # one CPU busy for 0.3 s
+        pass
+    busy = lab_check.busy_cpus(before, lab_check.cpu_times())
+    assert 0.5 <= busy <= os.cpu_count() + 0.01, busy
+    assert lab_check.busy_cpus(before, before) is None
+    started = time.monotonic()
+    quiet = lab_check.wait_until_quiet(max_s=1.0, below=-1.0, step_s=0.2)  # never quiet
+    assert 1.0 <= time.monotonic() - started < 2.0 and quiet["waited_s"] >= 1.0
+
+
+def test_a_failure_in_any_take_counts():
+    first = [{"control": "slider 'n'", "kind": "slider", "moved": True, "changed": False,
+              "moves": [{"direction": "forward", "from": 1, "to": 2, "moved": True,
+                         "changed": False, "status_errors": []}]}]
+    explorer = _explorer()
+    explorer["takes"] = [{"controls": first}, {"controls": explorer["controls"]}]
+    found = lab_check.chapter_failures(_chapter(explorers=[explorer]))
+    assert any("did not change the picture" in f for f in found), found
 
 
 def test_latency_summary_is_median_and_worst_of_the_moves_that_redrew():

@@ -70,3 +70,53 @@ def test_figure_to_png_closes_the_figure():
     fig = picture()
     png = figure_to_png(fig, dpi=50)
     assert png.startswith(b"\x89PNG") and not plt.fignum_exists(fig.number)
+
+
+def test_a_full_size_figure_is_drawn_once_at_its_own_size():
+    # tight_layout() leaves a layout engine on the figure, and savefig draws such a
+    # figure twice; a FULL_SIZE figure is drawn once, at dpi x its size in inches
+    from matplotlib.figure import Figure
+
+    from convlab.widgets._base import keep_full_size
+
+    draws, draw = [], Figure.draw
+
+    def counting(self, renderer):
+        draws.append(self)
+        return draw(self, renderer)
+
+    fig = picture()
+    fig.tight_layout()
+    keep_full_size(fig)
+    Figure.draw = counting
+    try:
+        png = figure_to_png(fig, dpi=50)
+    finally:
+        Figure.draw = draw
+    assert len(draws) == 1
+    assert Image.open(io.BytesIO(png)).size == (150, 100)
+    assert not plt.get_fignums()
+
+
+def test_the_garbage_collector_is_paused_only_while_a_picture_is_drawn():
+    import gc
+
+    seen = []
+
+    def render(n=1):
+        seen.append(gc.isenabled())
+        if n == 2:
+            raise ValueError("no picture for n = 2")
+        return picture(n)
+
+    slider = widgets.IntSlider(value=1, description="n")
+    explorer = Explorer(render, {"n": slider})
+    assert seen == [False] and gc.isenabled()
+    slider.value = 2  # a failing render restores it too
+    assert seen == [False, False] and gc.isenabled() and explorer.error
+    gc.disable()  # a kernel that switched it off keeps it off
+    try:
+        slider.value = 3
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -32,9 +32,13 @@ checks that
   long the redraw took: from the input event to the new ``src`` in the DOM (a
   MutationObserver timestamp), median and worst per explorer, next to the time the kernel
   spent in the redraw (``Explorer.redraw_seconds``, asked silently from the kernel). The
-  median must stay within ``LATENCY_LIMIT_MS`` (stretched by load/CPUs while the machine
-  is oversubscribed, see ``latency_limit``; ``--strict-latency``: never), except for
-  explorers that time code on purpose (``LATENCY_EXEMPT``);
+  median must stay within ``LATENCY_LIMIT_MS``, except for explorers that time code on
+  purpose (``LATENCY_EXEMPT``). The moves of an explorer start once the machine is quiet
+  (``wait_until_quiet``: the last chapter's cells and pages have finished), and an explorer
+  over the limit is measured once more (both takes are in the report: a moment when
+  another process ran is not a slow widget; a slow widget is slow twice).
+  ``--scale-latency`` stretches the limit by load/CPUs on an oversubscribed machine (a
+  development machine shared with other work, ``latency_limit``);
 - no error shows: no widget error box, no red status text in the explorer, no stderr or
   error output in any cell, nothing in JupyterLab's log console, no console error or
   uncaught exception (except the front ends' own ``TOLERATED_CONSOLE`` and requests to
@@ -81,6 +85,8 @@ LATENCY_EXEMPT = {("04_", ("dropdown 'layer'", "dropdown 'batch'")):
 WIDTH, HEIGHT = 1280, 1000  # the browser window, CSS pixels
 CHAPTER_TIMEOUT_S = 300.0  # run all cells (nbval's cell timeout is 300 s too)
 MOVE_TIMEOUT_S, EXEMPT_MOVE_TIMEOUT_S = 30.0, 240.0
+# Quiet: fewer than QUIET_CPUS busy over half a second; wait for it at most QUIET_WAIT_S
+QUIET_CPUS, QUIET_WAIT_S = 0.5, 20.0
 QUIET_MS, REACT_MS = 200, 4000  # settled: idle and quiet this long; no reaction at all
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # Console messages of the front ends themselves, unrelated to widgets or the book: the
@@ -663,18 +669,71 @@ def summarize_latency(moves: list) -> dict:
             "worst_ms": round(max(times), 1)}
 
 
-def latency_limit(load: float, cpus: int, scale: bool = True) -> float:
-    """The redraw limit: ``LATENCY_LIMIT_MS``, stretched by ``load / cpus`` when the machine
-    is oversubscribed (then every process gets only ``cpus / load`` of a CPU, and so a
-    redraw's wall time grows by that factor); ``scale=False``: always the plain limit."""
+def latency_limit(load: float, cpus: int, scale: bool = False) -> float:
+    """The redraw limit: ``LATENCY_LIMIT_MS``; with ``scale``, stretched by ``load / cpus``
+    when the machine is oversubscribed (then every process gets only ``cpus / load`` of a
+    CPU, and so a redraw's wall time grows by that factor)."""
     return round(LATENCY_LIMIT_MS * (max(1.0, load / cpus) if scale else 1.0), 1)
 
 
+def cpu_times() -> tuple[float, float] | None:
+    """(busy, total) jiffies of all CPUs since boot, from ``/proc/stat`` (None elsewhere)."""
+    try:
+        fields = [float(v) for v in pathlib.Path("/proc/stat").read_text().split("\n")[0]
+                  .split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cpus(before, after) -> float | None:
+    """How many CPUs were busy on average between two ``cpu_times()``."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1)
+
+
+def wait_until_quiet(max_s: float = QUIET_WAIT_S, below: float = QUIET_CPUS,
+                     step_s: float = 0.5) -> dict:
+    """Wait until fewer than ``below`` CPUs are busy over ``step_s`` (the pages and kernels
+    of the chapter before have finished their work), at most ``max_s``."""
+    started = time.monotonic()
+    busy = None
+    while True:
+        before = cpu_times()
+        time.sleep(step_s)
+        busy = busy_cpus(before, cpu_times())
+        if busy is None or busy < below or time.monotonic() - started >= max_s:
+            break
+    return {"waited_s": round(time.monotonic() - started, 1),
+            "busy_cpus": None if busy is None else round(busy, 2)}
+
+
+def move_every_control(page: Page, index: int, controls: list, shots_to: pathlib.Path,
+                       timeout_s: float) -> tuple[list, str]:
+    """Each control one step and back (so that each moves from the state the chapter set
+    up: a move can change the range of the others); a screenshot after the last control's
+    move. Returns the controls' records and the screenshot's path."""
+    records, shot = [], None
+    for k, control in enumerate(controls):
+        plan: dict = {}
+        moves = [move(page, index, control, True, plan, timeout_s)]
+        if k == len(controls) - 1:  # the picture after a move, as a learner sees it
+            page.call("scrollTo", index, None, "start")
+            shot = page.screenshot(shots_to)
+        moves.append(move(page, index, control, False, plan, timeout_s))
+        records.append({
+            "control": control["name"], "kind": control["kind"], "moves": moves,
+            "moved": all(m["moved"] for m in moves),
+            "changed": all(m["changed"] for m in moves)})
+    return records, shot
+
+
 def check_explorer(page: Page, chapter: str, index: int, shots: pathlib.Path,
-                   scale_latency: bool = True) -> dict:
-    """Move each control of explorer ``index`` one step and back (so that each control
-    moves from the state the chapter set up: a move can change the range of the others).
-    Screenshot after the last control's move."""
+                   scale_latency: bool = False) -> dict:
+    """Move each control of explorer ``index`` one step and back, on a quiet machine, and
+    time the redraws; over the limit, once more."""
     info = page.call("describe", index)
     names = [c["name"] for c in info["controls"]]
     exempt = latency_exemption(chapter, names)
@@ -684,29 +743,32 @@ def check_explorer(page: Page, chapter: str, index: int, shots: pathlib.Path,
                 "output_width": info["output_width"], "clipped_controls": info["clipped"],
                 "cut_labels": info["cut_labels"],
                 "status_errors": list(info["status_errors"]), "latency_exempt": exempt,
-                "screenshot": None}
-    loads = [os.getloadavg()[0]]
-    for k, control in enumerate(info["controls"]):
-        plan: dict = {}
-        moves = [move(page, index, control, True, plan, timeout_s)]
-        if k == len(info["controls"]) - 1:  # the picture after a move, as a learner sees it
-            page.call("scrollTo", index, None, "start")
-            explorer["screenshot"] = page.screenshot(shots / f"{chapter}-explorer{index}.png")
-        moves.append(move(page, index, control, False, plan, timeout_s))
+                "screenshot": None, "takes": []}
+    for _ in range(1 if exempt else 2):
+        quiet = wait_until_quiet()
+        loads, before = [os.getloadavg()[0]], cpu_times()
+        controls, shot = move_every_control(page, index, info["controls"],
+                                            shots / f"{chapter}-explorer{index}.png", timeout_s)
+        busy = busy_cpus(before, cpu_times())
+        loads.append(os.getloadavg()[0])
+        moves = [m for c in controls for m in c["moves"]]
+        limit = None if exempt else latency_limit(statistics.mean(loads), os.cpu_count() or 1,
+                                                  scale_latency)
+        explorer["takes"].append({"quiet_before": quiet, "controls": controls,
+                                  "latency": summarize_latency(moves),
+                                  "busy_cpus_during_moves": None if busy is None
+                                  else round(busy, 2),
+                                  "load_average": [round(x, 2) for x in loads]})
+        explorer.update(controls=controls, screenshot=shot, latency_limit_ms=limit,
+                        latency=explorer["takes"][-1]["latency"],
+                        load_average=explorer["takes"][-1]["load_average"])
         for m in moves:  # red text in the explorer after any move
             explorer["status_errors"] += [s for s in m["status_errors"]
                                           if s not in explorer["status_errors"]]
-        explorer["controls"].append({
-            "control": control["name"], "kind": control["kind"], "moves": moves,
-            "moved": all(m["moved"] for m in moves),
-            "changed": all(m["changed"] for m in moves)})
-    loads.append(os.getloadavg()[0])
+        median = explorer["latency"]["median_ms"]
+        if limit is None or median is None or median <= limit:
+            break
     explorer["images_after"] = page.call("describe", index)["images"]
-    all_moves = [m for c in explorer["controls"] for m in c["moves"]]
-    explorer["latency"] = summarize_latency(all_moves)
-    explorer["load_average"] = [round(x, 2) for x in loads]
-    explorer["latency_limit_ms"] = None if exempt else latency_limit(
-        statistics.mean(loads), os.cpu_count() or 1, scale_latency)
     return explorer
 
 
@@ -823,7 +885,8 @@ def chapter_failures(chapter: dict) -> list:
                   f"({natural} -> {shown} px: blurry)"
                   for natural, _, shown in e.get("image_sizes", []) if shown > 1.05 * natural]
         found += [f"{where}: red status text: {s}" for s in e.get("status_errors", [])]
-        for c in e["controls"]:
+        takes = [t["controls"] for t in e.get("takes", [])] or [e["controls"]]
+        for c in (c for controls in takes for c in controls):  # every take's moves
             for m in c["moves"]:
                 if not m["moved"]:
                     found.append(f"{where}: {c['control']} did not move ({m['direction']})")
@@ -870,7 +933,7 @@ def kernel_redraws(page: Page, chapter: dict, runtime: pathlib.Path, path: str) 
 
 
 def check_chapter(page: Page, chapter: dict, chapter_path: str, source: dict,
-                  shots: pathlib.Path, runtime: pathlib.Path, scale_latency: bool = True) -> dict:
+                  shots: pathlib.Path, runtime: pathlib.Path, scale_latency: bool = False) -> dict:
     """After all cells ran (``wait_run_all``): check everything on the page."""
     stem = pathlib.Path(chapter_path).stem
     clock = time.monotonic()
@@ -1014,8 +1077,10 @@ def print_chapter(protocol: str, chapter: dict) -> None:
         moved = sum(c["changed"] for c in e["controls"])
         lat = e["latency"]
         kernel = (e.get("kernel_redraw") or {}).get("median_ms")
+        retake = (f" (first take {e['takes'][0]['latency']['median_ms']} ms, measured again)"
+                  if len(e.get("takes", [])) > 1 else "")
         parts.append(f"explorer {e['index']} (cell {e['cell']}): {moved}/{len(e['controls'])} "
-                     f"controls changed the picture; redraw median {lat['median_ms']} ms "
+                     f"controls changed the picture; redraw median {lat['median_ms']} ms{retake} "
                      f"(kernel {kernel} ms), worst {lat['worst_ms']} ms, limit "
                      f"{e.get('latency_limit_ms') or 'none: ' + str(e.get('latency_exempt'))}")
     print("\n     ".join(parts), flush=True)
@@ -1032,9 +1097,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "_build" / "lab")
     parser.add_argument("--colab-python", default=str(ROOT / ".venv-colab" / "bin" / "python"))
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-    parser.add_argument("--strict-latency", action="store_true",
-                        help=f"hold every redraw to {LATENCY_LIMIT_MS:g} ms even when the "
-                             "machine is oversubscribed")
+    parser.add_argument("--scale-latency", action="store_true",
+                        help=f"stretch the {LATENCY_LIMIT_MS:g} ms redraw limit by load/CPUs "
+                             "while the machine is oversubscribed (a shared machine)")
     args = parser.parse_args(argv)
     notebooks = [p.resolve() for p in args.notebooks] or sorted((ROOT / "book").glob("0*.ipynb"))
     # absolute (not resolved: a venv's python is a symlink out of the venv): kernels start
@@ -1086,7 +1151,7 @@ def main(argv=None) -> int:
         chapters = {p.name: [] for p in chosen}
         for k, notebook in enumerate(notebooks):
             results = check_one_chapter(pages, copies, k, notebook, out, private / "runtime",
-                                        not args.strict_latency)
+                                        args.scale_latency)
             for name, chapter in results.items():
                 chapters[name].append(chapter)
             processes.descendants()  # remember the kernels, in case the server dies

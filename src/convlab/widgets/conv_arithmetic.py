@@ -26,7 +26,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from ..arithmetic import conv_output_size, effective_kernel_size
-from ._base import Explorer
+from ._base import Explorer, keep_full_size
 
 _INPUT, _PAD, _TAP, _OUT, _DONE = "#9ecae1", "#ffffff", "#08519c", "#fd8d3c", "#fdd0a2"
 
@@ -137,6 +137,7 @@ def render_conv_arithmetic(input_size: int = 5, kernel_size: int = 3, stride: in
               f"output {n_out}×{n_out}: ({oy}, {ox})")
     fig.suptitle(formula, fontsize=12)
     fig.tight_layout()
+    keep_full_size(fig)
     return fig
 
 

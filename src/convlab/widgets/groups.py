@@ -20,7 +20,7 @@ import torch
 from matplotlib import patheffects
 from matplotlib.patches import Rectangle
 
-from ._base import Explorer
+from ._base import Explorer, keep_full_size
 
 
 def connections(in_channels: int, out_channels: int, groups: int = 1):
@@ -304,5 +304,8 @@ def render_kernel_volumes(in_channels: int = 3, out_channels: int = 1, groups: i
     ax.set_ylim(-0.6, 6.8)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    fig.tight_layout()
+    # fixed margins (the axes holds everything but the title): tight_layout would
+    # measure every artist on each redraw
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93)
+    keep_full_size(fig)
     return fig

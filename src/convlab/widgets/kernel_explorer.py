@@ -14,7 +14,7 @@ from matplotlib.colors import TwoSlopeNorm
 from ..data import IMAGE_NAMES, sample_gray
 from ..kernels import KERNELS
 from ..viz import ink_for
-from ._base import Explorer
+from ._base import Explorer, keep_full_size
 
 PHOTOS = ("grace_hopper", "astronaut", "coffee", "camera")
 
@@ -75,6 +75,7 @@ def render_kernel(photo: str = "grace_hopper", kernel="sobel x", size: int = 160
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
+    keep_full_size(fig)
     return fig
 
 
