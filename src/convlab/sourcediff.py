@@ -421,10 +421,10 @@ STYLE = """<style>
 .convlab-diff th{font-family:var(--pst-font-family-base,sans-serif);font-size:12.5px;
  text-align:left;padding:3px 6px;background:rgba(128,128,128,.12);font-weight:600;
  overflow-wrap:anywhere}
-.convlab-diff td{padding:1px 4px;vertical-align:top;border:none}
+.convlab-diff td{padding:0 4px;vertical-align:top;border:none}
 .convlab-diff td.cd-no{text-align:right;color:rgba(128,128,128,.95);user-select:none;
  padding-right:5px}
-.convlab-diff td.cd-sign{text-align:center;user-select:none;padding:1px 0}
+.convlab-diff td.cd-sign{text-align:center;user-select:none;padding:0}
 .convlab-diff td.cd-code{white-space:pre-wrap;overflow-wrap:anywhere}
 .convlab-diff td.cd-code div{padding-left:var(--hang);text-indent:calc(-1 * var(--hang))}
 .convlab-diff tr.cd-removed td.cd-paint{background:rgba(220,60,60,.13)}
