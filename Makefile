@@ -135,6 +135,9 @@ $(COLAB_STAMP): requirements-colab.txt
 	test -x $(COLAB_BIN)/python || $(PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_BIN)/python -m pip install -q $(COLAB_PIP)
 	$(COLAB_BIN)/python -m pip install -q -r requirements-colab.txt
+	@# this working tree's convlab, as in .venv (the Colab kernels of the unit tests and
+	@# `make lab` import it; test-colab checks the Colab way of installing it, then restores this)
+	$(COLAB_BIN)/python -m pip install -q --no-deps -e .
 	touch $(COLAB_STAMP)
 
 test-colab: venv $(COLAB_STAMP)
