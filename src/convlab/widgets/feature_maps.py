@@ -72,8 +72,6 @@ def layer_activations(model, x: torch.Tensor) -> dict:
     return outputs
 
 
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 

@@ -35,8 +35,6 @@ def zero_insertion_grid(input_size: int, stride: int, padding: int, kernel_size:
     return F.pad(codes[None], (border, border + output_padding) * 2, value=BORDER)[0]
 
 
-
-
 def _draw_grid(ax, codes, labels=None, title=""):
     ax.imshow(codes.numpy(), cmap=COLORS, vmin=0, vmax=2)
     n_rows, n_cols = codes.shape

@@ -33,8 +33,6 @@ def window_counts(size: int, kernel_size: int, stride: int) -> torch.Tensor:
     return conv2d_backward(g, x, w, stride=stride)[0][0, 0]  # (H_in, W_in)
 
 
-
-
 def _grid(ax, values, vmax, title, numbers=True):
     """``values`` as coloured cells with light cell borders (and their numbers)."""
     ax.imshow(values, cmap="Blues", vmin=0, vmax=vmax)
