@@ -287,7 +287,7 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
         return "im2col"
     if BACKEND != "auto":  # forced, e.g. by the benchmark
         return BACKEND
-    if gemm.onednn_applies(x, weight):  # im2col on oneDNN's GEMMs: as fast, and exact
+    if gemm.onednn_applies(x, weight):  # im2col on oneDNN's GEMMs: as fast, rounds less
         return "im2col"
     if weight.shape[1] < 64 or x.dtype != torch.float32:  # where it measured faster (CPU)
         return "im2col"
