@@ -273,9 +273,26 @@ def test_a_long_docstring_shows_its_first_line_and_the_toggle_holds_it_all():
     diff = PairDiff("doc", theirs, ours, [Note("Details here", "ours documents f")])
     assert diff.problems() == []  # a note may match any part of the docstring
     fragment = diff.to_html()
-    table = fragment.split("<details>")[0]
+    table = re.sub(r"<details>.*?</details>", "", fragment, flags=re.S)
     assert '"""Summary. …' in strip_tags(table) and "Details here" not in table
-    assert "Details here" in strip_tags(fragment.split("<details>")[1])
+    assert "Details here" in strip_tags(re.search(r"<details>(.*?)</details>", fragment,
+                                                  flags=re.S).group(1))
+
+
+def test_the_title_bar_of_a_unified_diff_opens_both_full_sources():
+    theirs = source_side("def f(a):\n    return a\n", "torch 2.x: f", "torch/x.py", 10)
+    ours = source_side("def f(a):\n    return a + 0\n", "convlab: f", "convlab/x.py", 3)
+    fragment = PairDiff("bar", theirs, ours, [Note(r"a \+ 0", "adds zero")]).to_html()
+    head = re.search(r"<thead>(.*?)</thead>", fragment, flags=re.S).group(1)
+    summary = re.search(r"<summary[^>]*>(.*?)</summary>", head, flags=re.S).group(1)
+    assert "torch 2.x" in strip_tags(summary) and "full sources" in strip_tags(summary)
+    opened = strip_tags(re.search(r"</summary>(.*?)</details>", head, flags=re.S).group(1))
+    assert "torch/x.py, lines 10-11" in opened and "convlab/x.py, lines 3-4" in opened
+    assert "return a + 0" in opened and "return a" in opened
+    assert fragment.count("<details>") == 1  # no second toggle below the table
+    side = PairDiff("bar", theirs, ours, [Note(r"a \+ 0", "adds zero")],
+                    layout="side-by-side").to_html()
+    assert side.count("<details>") == 1 and "<thead>" in side.split("<details>")[0]
 
 
 # --- chapter 7's pairs against the installed torch -----------------------------------------

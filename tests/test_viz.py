@@ -232,3 +232,14 @@ def test_channel_cmap_goes_from_black_to_the_full_colour():
     assert channel_cmap("green")(1.0)[1] > 0.5 and channel_cmap("blue")(1.0)[2] == 1.0
     with pytest.raises(ValueError, match="channel"):
         channel_cmap("purple")
+
+
+def test_html_table_escapes_values_and_shows_backticked_values_as_code():
+    from convlab.viz import html_table
+
+    table = html_table(["layer", "a<b"], [("`im2col`", "x & y"), (3, "`")])
+    assert table._repr_html_() == str(table)
+    assert "<th" in table and "a&lt;b</th>" in table
+    assert "<code>im2col</code>" in table and "x &amp; y" in table
+    assert table.count("<tr>") == 3  # the header row and two rows
+    assert ">`</td>" in table  # a lone backtick is text, not an empty code span

@@ -325,7 +325,7 @@ class PairDiff:
     ``layout`` is ``"unified"`` (one column; a changed line right above its
     replacement: legible in a narrow page) or ``"side-by-side"`` (two columns).
     Runs of more than ``fold`` same rows farther than ``context`` rows from any hunk
-    fold into one line (the full sources below the diff hold them).
+    fold into one line (the full sources, behind the title bar or below the table, hold them).
     """
 
     name: str
@@ -450,6 +450,15 @@ STYLE = """<style>
 .convlab-diff details{margin:0.3em 0 0 0;font-size:13.5px}
 .convlab-diff details summary{cursor:pointer}
 .convlab-diff p.cd-source{margin:0.5em 0 0 0;font-weight:600;font-size:13px}
+.convlab-diff th details{margin:0;font-size:inherit}
+.convlab-diff th details > :not(summary){font-weight:400}
+.convlab-diff summary.cd-bar{display:flex;justify-content:space-between;gap:1em;
+ list-style:none}
+.convlab-diff summary.cd-bar::-webkit-details-marker{display:none}
+.convlab-diff .cd-open{font-weight:400;white-space:nowrap;
+ color:var(--pst-color-link,#0a58ca)}
+.convlab-diff .cd-open::before{content:"\\25B8\\00a0"}
+.convlab-diff details[open] .cd-open::before{content:"\\25BE\\00a0"}
 .convlab-diff details pre{font-size:12px;line-height:1.35;white-space:pre-wrap;
  overflow-wrap:anywhere;margin:0.3em 0;padding:6px 8px}
 </style>"""
@@ -530,7 +539,7 @@ def _number(line: LogicalLine | None) -> str:
 def _gap_row(count: int) -> str:
     rows = "row is" if count == 1 else "rows are"
     return (f'<tr class="cd-gap"><td colspan="4">{count} more {rows} the same in both '
-            f"(see the full sources below)</td></tr>")
+            f"(see the full sources)</td></tr>")
 
 
 def _note_row(diff: PairDiff, hunk: tuple[int, int], shown: set) -> str:
@@ -640,8 +649,8 @@ def _source_html(source: str, first_line: int) -> str:
     return highlight(source, PythonLexer(), formatter)
 
 
-def _details(left: Side, right: Side) -> str:
-    """Both full sources, exactly as written, behind one toggle that names their files."""
+def _sources(left: Side, right: Side) -> tuple[list[str], str]:
+    """Where each full source is (``path, lines a-b``), and both sources as HTML."""
     spans, parts = [], []
     for part in (left, right):
         last = part.first_line + len(part.source.splitlines()) - 1
@@ -649,8 +658,27 @@ def _details(left: Side, right: Side) -> str:
         spans.append(html.escape(where))
         parts.append(f'<p class="cd-source">{html.escape(part.label)} ({html.escape(where)})'
                      f"</p>{_source_html(part.source, part.first_line)}")
+    return spans, "".join(parts)
+
+
+def _details(left: Side, right: Side) -> str:
+    """Both full sources, exactly as written, behind one toggle that names their files."""
+    spans, parts = _sources(left, right)
     return (f"<details><summary>Full sources, as written: {spans[0]}; {spans[1]}</summary>"
-            f"{''.join(parts)}</details>")
+            f"{parts}</details>")
+
+
+def _head_details(head: str, left: Side, right: Side) -> str:
+    """The diff's title bar as the toggle of both full sources, which open below it.
+
+    The bar names the two objects; its right end says "full sources" (the files and
+    lines head each source when open). One bar instead of a title and a toggle line:
+    the diff takes one line less on the page, and nothing moves out of reach."""
+    spans, parts = _sources(left, right)
+    where = f"{spans[0]}; {spans[1]}"
+    return (f'<details><summary class="cd-bar"><span>{head}</span>'
+            f'<span class="cd-open" title="{where}">full sources</span></summary>'
+            f"{parts}</details>")
 
 
 def _unified_head(left: str, right: str) -> str:
@@ -670,14 +698,17 @@ def to_html(diff: PairDiff) -> str:
     if diff.layout == "unified":
         columns = ('<col style="width:2.7em"><col style="width:2.7em">'
                    '<col style="width:1.2em"><col>')
-        head = f'<tr><th colspan="4">{_unified_head(left.label, right.label)}</th></tr>'
+        title = _head_details(_unified_head(left.label, right.label), left, right)
+        head = f'<tr><th colspan="4">{title}</th></tr>'
         rows = _unified_rows(diff)
+        below = ""
     elif diff.layout == "side-by-side":
         columns = '<col style="width:2.7em"><col><col style="width:2.7em"><col>'
         head = "".join(f'<th colspan="2">{html.escape(part.label)}<br><code>'
                        f"{html.escape(part.path)}</code></th>" for part in (left, right))
         head = f"<tr>{head}</tr>"
         rows = _side_by_side_rows(diff)
+        below = _details(left, right)
     else:
         raise ValueError(f"layout must be 'unified' or 'side-by-side', got {diff.layout!r}")
     stale = "".join(f'<p class="cd-problem cd-stale">A note no longer matches any difference: '
@@ -685,4 +716,4 @@ def to_html(diff: PairDiff) -> str:
     return (f'{STYLE}<div class="convlab-diff" data-pair="{html.escape(diff.name)}">'
             f'<table class="cd-{diff.layout}"><colgroup>{columns}</colgroup>'
             f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>{stale}"
-            f"{_details(left, right)}</div>")
+            f"{below}</div>")

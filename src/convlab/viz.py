@@ -1,5 +1,5 @@
 """Pictures of tensors: ``imshow``, ``UnNormalize``, ``plot_kernels``, ``plot_feature_maps``
-and ``show_source``; :func:`ink_for` (readable text on any cell colour) and
+``show_source`` and ``html_table``; :func:`ink_for` (readable text on any cell colour) and
 :func:`channel_cmap` (one colour channel drawn from black to its full colour).
 
 These are the seed document's three helpers done right: nothing mutates its input,
@@ -11,6 +11,7 @@ RGB kernels with zero at mid-grey (:func:`signed_rgb`), each with a colour key.
 
 from __future__ import annotations
 
+import html
 import inspect
 import math
 
@@ -348,3 +349,28 @@ def show_source(obj) -> SourceCode:
     module = inspect.getmodule(obj)
     name = f"{module.__name__}.{obj.__qualname__}" if module else obj.__qualname__
     return SourceCode(inspect.getsource(obj), name)
+
+
+class HTMLTable(str):
+    """An HTML table that a notebook renders as a table (and ``print`` shows as HTML)."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+def html_table(header, rows) -> HTMLTable:
+    """A small table for a notebook page: ``header`` is a list of column titles, ``rows``
+    a list of rows of values. Values are escaped; a value written in backticks
+    (``"`im2col`"``) is shown as code. Wide tables scroll inside their box."""
+    def cell(value) -> str:
+        text = str(value)
+        if len(text) > 1 and text[0] == text[-1] == "`":
+            return f"<code>{html.escape(text[1:-1])}</code>"
+        return html.escape(text)
+
+    pad = ' style="padding-right: 0.45em"'
+    head = "".join(f"<th{pad}>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td{pad}>{cell(v)}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return HTMLTable('<div style="overflow-x: auto"><table style="font-size: 0.9em">'
+                     f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
