@@ -68,6 +68,23 @@ def test_describe_names_the_libraries():
     assert "threads" in line and "GEMMs on" in line
 
 
+def test_machine_line_names_the_cpu_generation_that_a_vm_hides():
+    base = {"cpu": "AMD EPYC", "isa": "AVX512", "isa_flags": ["avx512f"], "threads": 2,
+            "cores": 2, "torch": "2.x", "date": "2026-12-02T07:00+00:00"}
+    zen4 = dict(base, cpu_family=25, cpu_model=17, core=ladder.amd_core(25, 17))
+    zen5 = dict(base, cpu_family=26, cpu_model=2, core=ladder.amd_core(26, 2))
+    assert ladder.machine_line(zen4).startswith("AMD EPYC (Zen 4, family 25 model 17); ")
+    assert ladder.machine_line(zen5).startswith("AMD EPYC (Zen 5, family 26 model 2); ")
+    intel = dict(base, cpu="Intel(R) Xeon(R) CPU", cpu_family=6, cpu_model=143, core=None)
+    assert ladder.machine_line(intel).startswith("Intel(R) Xeon(R) CPU (family 6 model 143); ")
+    assert ladder.machine_line(base).startswith("AMD EPYC; ")  # older saved runs
+    assert [ladder.amd_core(25, m) for m in (0x01, 0x11, 0x21, 0x61, 0xA0)] == [
+        "Zen 3", "Zen 4", "Zen 3", "Zen 4", "Zen 4"]
+    assert ladder.amd_core(23, 0x31) == "Zen 2" and ladder.amd_core(6, 143) is None
+    info = ladder.machine_info()  # this machine: the numbers are recorded where Linux has them
+    assert set(info) >= {"cpu_family", "cpu_model", "core"}
+
+
 @st.composite
 def _calls(draw):
     dims = draw(st.sampled_from([1, 2, 2, 3]))

@@ -132,9 +132,27 @@ def _cpuinfo() -> dict:
     for line in text.splitlines():
         key, _, value = line.partition(":")
         key = key.strip()
-        if key in ("model name", "flags", "Features") and key not in fields:
+        if key in ("model name", "flags", "Features", "vendor_id", "cpu family", "model") \
+                and key not in fields:
             fields[key] = value.strip()
     return fields
+
+
+def amd_core(family: int, model: int) -> str | None:
+    """The Zen generation of an AMD CPU from its ``cpu family`` and ``model`` numbers.
+
+    A virtual machine often reports only "AMD EPYC" as the model name, and the generation
+    matters here: Zen 4 runs AVX-512 on 256-bit units, Zen 5 on 512-bit ones, so oneDNN's
+    speed (and every ratio to ``F.conv2d``) differs between them. Families 0x17-0x1A,
+    after AMD's processor programming references; None for anything else.
+    """
+    if family == 0x17:
+        return "Zen 2" if model >= 0x30 else "Zen/Zen+"
+    if family == 0x19:
+        return "Zen 4" if 0x10 <= model <= 0x1F or 0x60 <= model <= 0xAF else "Zen 3"
+    if family == 0x1A:
+        return "Zen 5"
+    return None
 
 
 def machine_info(device="cpu") -> dict:
@@ -142,8 +160,14 @@ def machine_info(device="cpu") -> dict:
     info = _cpuinfo()
     flags = set((info.get("flags") or info.get("Features") or "").split())
     device = torch.device(device)
+    family, model = info.get("cpu family"), info.get("model")
+    family = int(family) if family and family.isdigit() else None
+    model = int(model) if model and model.isdigit() else None
+    core = (amd_core(family, model) if info.get("vendor_id") == "AuthenticAMD"
+            and family is not None and model is not None else None)
     result = {
         "cpu": info.get("model name") or platform.processor() or platform.machine(),
+        "cpu_family": family, "cpu_model": model, "core": core,
         "isa": torch.backends.cpu.get_cpu_capability(),
         "isa_flags": [f for f in ISA_FLAGS if f in flags],
         "cores": os.cpu_count(), "threads": torch.get_num_threads(),
@@ -166,6 +190,9 @@ def _loadavg():
 def machine_line(info: dict) -> str:
     """One line naming the machine of ``machine_info``, for tables and captions."""
     where = info.get("gpu") or info["cpu"]
+    if not info.get("gpu") and info.get("cpu_family") is not None:
+        numbers = f"family {info['cpu_family']} model {info['cpu_model']}"
+        where += f" ({info['core']}, {numbers})" if info.get("core") else f" ({numbers})"
     flags = ", ".join(info.get("isa_flags") or []) or "no flags listed"
     blas = re.sub(r"-Product Build.*|\(R\)|oneAPI ", "", info.get("blas") or "unknown BLAS")
     blas = blas.replace("Intel Math Kernel Library Version", "MKL").strip()
