@@ -279,9 +279,12 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
     channels; their tiles also waste work at the border of a small image (a 14x14 output
     needs 16x16 with 4x4 tiles, a 7x7 one 8x8 with either), where the transforms of a big
     kernel cost more than they save. im2col does everything else. Where im2col's GEMMs run
-    on oneDNN (:func:`convlab.gemm.onednn_applies`), about twice as fast as MKL's on an AMD
-    CPU, im2col measured as fast as F(4x4, 3x3) on ResNet-18's 3x3 layers and faster than
-    F(2x2, 3x3), without Winograd's rounding error: there Winograd runs only when forced.
+    on oneDNN (:func:`convlab.gemm.onednn_applies`), about twice as fast as MKL's on AMD
+    Zen 5 (square GEMMs, 2 threads: 422 against 208 GF/s), im2col measured as fast as
+    F(4x4, 3x3) on ResNet-18's 3x3 layers there and faster than F(2x2, 3x3), without
+    Winograd's rounding error: there Winograd runs only when forced. One machine's rule:
+    on Zen 4 (206 against 175 GF/s) a forced F(4x4, 3x3) beat im2col on the 56x56 and
+    28x28 layers (1.47 and 1.05 against 1.61 and 1.45 times F.conv2d, 2 threads).
     """
     if not _winograd_applies(weight, stride, padding, dilation, groups):
         return "im2col"
