@@ -88,15 +88,11 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     # dL/dx: scatter g back through the kernel; output_padding restores the unread rows (zeros)
     output_padding = (x_pad.shape[2] - H_used, x_pad.shape[3] - W_used)
     (top, bottom), (left, right) = args.padding
-    if top == bottom and left == right:  # the transposed conv's padding drops the border:
-        grad_input = conv_transpose2d(  # (N, C_in, H_in, W_in), no padded row computed
-            g, weight, stride=(s_h, s_w), padding=(top, left),
-            output_padding=output_padding, groups=G, dilation=(d_h, d_w))
-    else:  # 'same' with an even kernel pads one more row after: compute padded, then crop
-        grad_x_pad = conv_transpose2d(  # (N, C_in, H_pad, W_pad)
-            g, weight, stride=(s_h, s_w), output_padding=output_padding, groups=G,
-            dilation=(d_h, d_w))
-        grad_input = grad_x_pad[:, :, top:top + H_in, left:left + W_in]  # drop the padding
+    # the transposed conv's padding drops the border on both sides, so no padded row is
+    # computed; 'same' with an even kernel pads one row more after, cropped here
+    grad_input = conv_transpose2d(  # (N, C_in, H_in + bottom - top, W_in + right - left)
+        g, weight, stride=(s_h, s_w), padding=(top, left), output_padding=output_padding,
+        groups=G, dilation=(d_h, d_w))[:, :, :H_in, :W_in]
     # dL/dW on oneDNN's GEMMs: g times the forward's im2col columns (None where it cannot run)
     grad_weight = conv_weight_grad(x, g, weight.shape, args.stride, args.padding, args.dilation, G)
     if grad_weight is None:  # correlate x (channels as batch, batch as channels) with g
