@@ -202,6 +202,21 @@ def test_the_latency_limit_stretches_only_when_asked_and_oversubscribed():
     assert lab_check.latency_limit(6.0, 2, scale=True) == 3 * lab_check.LATENCY_LIMIT_MS
 
 
+def test_the_latency_limit_follows_the_reference_figure_on_a_slow_machine():
+    fast = lab_check.LATENCY_LIMIT_MS / lab_check.LATENCY_PER_REFERENCE / 2
+    assert lab_check.latency_limit(0.5, 2, reference_ms=fast) == lab_check.LATENCY_LIMIT_MS
+    slow = 3 * lab_check.LATENCY_LIMIT_MS / lab_check.LATENCY_PER_REFERENCE
+    assert lab_check.latency_limit(0.5, 2, reference_ms=slow) == 3 * lab_check.LATENCY_LIMIT_MS
+    # both stretches multiply
+    assert (lab_check.latency_limit(6.0, 2, scale=True, reference_ms=slow)
+            == 9 * lab_check.LATENCY_LIMIT_MS)
+
+
+def test_the_reference_figure_is_timed_in_milliseconds():
+    first, second = lab_check.reference_figure_ms(2), lab_check.reference_figure_ms(2)
+    assert 1.0 < first < 10_000.0 and 1.0 < second < 10_000.0
+
+
 def test_busy_cpus_reads_proc_stat_and_waiting_for_quiet_is_bounded():
     before = lab_check.cpu_times()
     assert before is not None and 0 < before[0] < before[1]

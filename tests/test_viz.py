@@ -243,3 +243,33 @@ def test_html_table_escapes_values_and_shows_backticked_values_as_code():
     assert "<code>im2col</code>" in table and "x &amp; y" in table
     assert table.count("<tr>") == 3  # the header row and two rows
     assert ">`</td>" in table  # a lone backtick is text, not an empty code span
+
+
+def _two_grids_png(switch_off) -> bytes:
+    """A two-panel figure of labelled cells with titles, its axes switched off by
+    ``switch_off``, as PNG bytes."""
+    import io
+
+    fig, axes = plt.subplots(1, 2, figsize=(4, 2))
+    for ax in axes:
+        ax.imshow(np.arange(9).reshape(3, 3))
+        for r in range(3):
+            ax.text(r, r, str(r), ha="center", va="center")
+        ax.set_title("a title")
+        switch_off(ax)
+    fig.suptitle("figure")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=50)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def test_axis_off_draws_the_same_pixels_as_set_axis_off_and_hides_both_axes():
+    from convlab.viz import axis_off
+
+    fig, ax = plt.subplots()
+    axis_off(ax)
+    assert not ax.axison and not ax.xaxis.get_visible() and not ax.yaxis.get_visible()
+    plt.close(fig)
+    assert _two_grids_png(axis_off) == _two_grids_png(lambda ax: ax.set_axis_off())

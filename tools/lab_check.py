@@ -32,11 +32,14 @@ checks that
   long the redraw took: from the input event to the new ``src`` in the DOM (a
   MutationObserver timestamp), median and worst per explorer, next to the time the kernel
   spent in the redraw (``Explorer.redraw_seconds``, asked silently from the kernel). The
-  median must stay within ``LATENCY_LIMIT_MS``, except for explorers that time code on
-  purpose (``LATENCY_EXEMPT``). The moves of an explorer start once the machine is quiet
-  (``wait_until_quiet``: the last chapter's cells and pages have finished), and an explorer
-  over the limit is measured once more (both takes are in the report: a moment when
-  another process ran is not a slow widget; a slow widget is slow twice).
+  median must stay within ``LATENCY_LIMIT_MS``, or ``LATENCY_PER_REFERENCE`` times a plain
+  matplotlib figure's time on the same machine just before and after the moves, if that is
+  longer (``latency_limit``: a slower CPU draws every figure slower), except for explorers
+  that time code on purpose (``LATENCY_EXEMPT``). The moves of an explorer start once the
+  machine is quiet (``wait_until_quiet``: the last chapter's cells and pages have
+  finished), and an explorer over the limit is measured once more (both takes are in the
+  report: a moment when another process ran is not a slow widget; a slow widget is slow
+  twice).
   ``--scale-latency`` stretches the limit by load/CPUs on an oversubscribed machine (a
   development machine shared with other work, ``latency_limit``);
 - no error shows: no widget error box, no red status text in the explorer, no stderr or
@@ -79,6 +82,13 @@ sys.path.insert(0, str(ROOT / "tools"))
 from browser_check import Browser  # noqa: E402
 
 LATENCY_LIMIT_MS = 150.0
+# ... or this many times the reference figure's time (``reference_figure_ms``), if larger:
+# a CPU on which matplotlib is slow draws every explorer slowly too. The explorers' figures
+# are about as rich as the reference (two or three panels, labelled cells) but draw no
+# ticks; on an AMD EPYC Zen 3 (2 cores), where the reference took 335-341 ms, their
+# kernel-side redraws took 174-186 ms. A redraw drawn twice (a tight bounding box, a
+# second layout pass) exceeds the limit.
+LATENCY_PER_REFERENCE = 0.75
 # Explorers whose redraw times code on purpose, by chapter file prefix and control names.
 LATENCY_EXEMPT = {("04_", ("dropdown 'layer'", "dropdown 'batch'")):
                   "the ladder benchmark times every rung on each redraw"}
@@ -669,11 +679,44 @@ def summarize_latency(moves: list) -> dict:
             "worst_ms": round(max(times), 1)}
 
 
-def latency_limit(load: float, cpus: int, scale: bool = False) -> float:
-    """The redraw limit: ``LATENCY_LIMIT_MS``; with ``scale``, stretched by ``load / cpus``
-    when the machine is oversubscribed (then every process gets only ``cpus / load`` of a
-    CPU, and so a redraw's wall time grows by that factor)."""
-    return round(LATENCY_LIMIT_MS * (max(1.0, load / cpus) if scale else 1.0), 1)
+def latency_limit(load: float, cpus: int, scale: bool = False,
+                  reference_ms: float | None = None) -> float:
+    """The redraw limit: ``LATENCY_LIMIT_MS``, or ``LATENCY_PER_REFERENCE`` times the
+    reference figure's time on this machine at this moment (``reference_figure_ms``),
+    whichever is larger: on a CPU where matplotlib itself is slow, every redraw is, by the
+    same factor. With ``scale``, it is stretched further by ``load / cpus`` when the
+    machine is oversubscribed (then every process gets only ``cpus / load`` of a CPU, and
+    so a redraw's wall time grows by that factor)."""
+    base = max(LATENCY_LIMIT_MS, LATENCY_PER_REFERENCE * (reference_ms or 0.0))
+    return round(base * (max(1.0, load / cpus) if scale else 1.0), 1)
+
+
+def reference_figure_ms(repeats: int = 5) -> float:
+    """Median time (ms) in which this process's matplotlib draws a plain figure to PNG:
+    two panels of 7.5 x 4 inches, each an ``imshow`` with its axes, ticks and a title,
+    a suptitle, ``tight_layout``, 100 dpi. None of the book's code is in it: it measures
+    how fast this CPU runs matplotlib right now, the yardstick of ``latency_limit``."""
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    image = np.linspace(0.0, 1.0, 64 * 64).reshape(64, 64)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.0))
+        for k, ax in enumerate(axes):
+            ax.imshow(image.T if k else image)
+            ax.set_title(f"panel {k}")
+        fig.suptitle("reference")
+        fig.tight_layout()
+        fig.savefig(io.BytesIO(), format="png", dpi=100)
+        plt.close(fig)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e3
 
 
 def cpu_times() -> tuple[float, float] | None:
@@ -746,19 +789,23 @@ def check_explorer(page: Page, chapter: str, index: int, shots: pathlib.Path,
                 "screenshot": None, "takes": []}
     for _ in range(1 if exempt else 2):
         quiet = wait_until_quiet()
+        references = [reference_figure_ms()]
         loads, before = [os.getloadavg()[0]], cpu_times()
         controls, shot = move_every_control(page, index, info["controls"],
                                             shots / f"{chapter}-explorer{index}.png", timeout_s)
         busy = busy_cpus(before, cpu_times())
         loads.append(os.getloadavg()[0])
+        references.append(reference_figure_ms())  # before and after: the moves' moment
         moves = [m for c in controls for m in c["moves"]]
+        reference = round(statistics.mean(references), 1)
         limit = None if exempt else latency_limit(statistics.mean(loads), os.cpu_count() or 1,
-                                                  scale_latency)
+                                                  scale_latency, reference)
         explorer["takes"].append({"quiet_before": quiet, "controls": controls,
                                   "latency": summarize_latency(moves),
                                   "busy_cpus_during_moves": None if busy is None
                                   else round(busy, 2),
-                                  "load_average": [round(x, 2) for x in loads]})
+                                  "load_average": [round(x, 2) for x in loads],
+                                  "reference_figure_ms": reference})
         # the last take is the explorer's result
         explorer.update(controls=controls, screenshot=shot, latency_limit_ms=limit,
                         latency=explorer["takes"][-1]["latency"])
@@ -1077,12 +1124,14 @@ def print_chapter(protocol: str, chapter: dict) -> None:
         moved = sum(c["changed"] for c in e["controls"])
         lat = e["latency"]
         kernel = (e.get("kernel_redraw") or {}).get("median_ms")
+        reference = (e.get("takes") or [{}])[-1].get("reference_figure_ms")
         retake = (f" (first take {e['takes'][0]['latency']['median_ms']} ms, measured again)"
                   if len(e.get("takes", [])) > 1 else "")
         parts.append(f"explorer {e['index']} (cell {e['cell']}): {moved}/{len(e['controls'])} "
                      f"controls changed the picture; redraw median {lat['median_ms']} ms{retake} "
                      f"(kernel {kernel} ms), worst {lat['worst_ms']} ms, limit "
-                     f"{e.get('latency_limit_ms') or 'none: ' + str(e.get('latency_exempt'))}")
+                     f"{e.get('latency_limit_ms') or 'none: ' + str(e.get('latency_exempt'))}"
+                     + (f" (reference figure {reference} ms)" if reference else ""))
     print("\n     ".join(parts), flush=True)
     for problem in chapter["failures"]:
         print(f"     - {problem}", flush=True)

@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from ..arithmetic import conv_output_size, effective_kernel_size
+from ..viz import axis_off
 from ._base import Explorer, keep_full_size
 
 _INPUT, _PAD, _TAP, _OUT, _DONE = "#9ecae1", "#ffffff", "#08519c", "#fd8d3c", "#fdd0a2"
@@ -68,14 +69,14 @@ def _grid(ax, size: int, colors, labels=None, title: str = "", dashed=None,
     ax.set_xlim(-0.1, size + 0.1)
     ax.set_ylim(-0.1, size + 0.1)
     ax.set_aspect("equal")
-    ax.set_axis_off()
+    axis_off(ax)
     ax.set_title(title, fontsize=12)
 
 
 def _message_figure(text: str):
     fig, ax = plt.subplots(figsize=(7.5, 1.2))
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=12, color="#b00", wrap=True)
-    ax.set_axis_off()
+    axis_off(ax)
     return fig
 
 

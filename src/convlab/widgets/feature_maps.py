@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from matplotlib.patches import Rectangle
 from torchvision.utils import make_grid
 
+from ..viz import axis_off
 from ._base import Explorer, keep_full_size
 
 MAP_COLORS = plt.get_cmap("RdBu_r").with_extremes(bad="white")  # NaN: the gaps between tiles
@@ -144,7 +145,7 @@ def _draw_maps(ax, maps, title, highlight=None, nrow=None):
     if highlight is not None:
         ax.add_patch(Rectangle(_corner(highlight, nrow, (H, W), room), W, H, fill=False,
                                linewidth=2.5, edgecolor=RED))
-    ax.set_axis_off()
+    axis_off(ax)
     ax.set_anchor("NW")  # the picture at the top left of its box, whatever its shape
     _title(ax, title, pad=2)
     _color_key(ax, bound, "value", image.shape)
@@ -171,7 +172,7 @@ def _draw_kernels(ax, weight, title, highlight=None):
         ax.add_patch(Rectangle(_corner(highlight, C_out, (kH, kW)), kW,
                                C_in * (kH + 1) - 1, fill=False, linewidth=2.5,
                                edgecolor=RED))
-    ax.set_axis_off()
+    axis_off(ax)
     ax.set_anchor("NW")
     _title(ax, title, pad=18)
     _color_key(ax, bound, "weight", image.shape)
@@ -179,7 +180,7 @@ def _draw_kernels(ax, weight, title, highlight=None):
 
 def _draw_image(ax, x, title: str) -> None:
     ax.imshow(x.permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray_r")
-    ax.set_axis_off()
+    axis_off(ax)
     ax.set_anchor("N")
     _title(ax, title, pad=4)
 

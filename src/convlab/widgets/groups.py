@@ -20,6 +20,7 @@ import torch
 from matplotlib import patheffects
 from matplotlib.patches import Rectangle
 
+from ..viz import axis_off
 from ._base import Explorer, keep_full_size
 
 
@@ -157,7 +158,7 @@ def _framed_message(text: str, width: float = 7.5):
     ax.add_patch(Rectangle((0.005, 0.02), 0.99, 0.96, transform=ax.transAxes, fill=False,
                            edgecolor="0.8"))  # keeps the frame as wide as the others
     ax.text(0.5, 0.5, text, ha="center", va="center", color="#b00", fontsize=12, wrap=True)
-    ax.set_axis_off()
+    axis_off(ax)
     return fig
 
 
@@ -303,7 +304,7 @@ def render_kernel_volumes(in_channels: int = 3, out_channels: int = 1, groups: i
     ax.set_xlim(-0.2, 15.0)
     ax.set_ylim(-0.6, 6.8)
     ax.set_aspect("equal")
-    ax.set_axis_off()
+    axis_off(ax)
     # fixed margins (the axes holds everything but the title): tight_layout would
     # measure every artist on each redraw
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93)

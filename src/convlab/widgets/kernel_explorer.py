@@ -13,7 +13,7 @@ from matplotlib.colors import TwoSlopeNorm
 
 from ..data import IMAGE_NAMES, sample_gray
 from ..kernels import KERNELS
-from ..viz import ink_for
+from ..viz import ink_for, ticks_off
 from ._base import Explorer, keep_full_size
 
 PHOTOS = ("grace_hopper", "astronaut", "coffee", "camera")
@@ -72,8 +72,7 @@ def render_kernel(photo: str = "grace_hopper", kernel="sobel x", size: int = 160
         clipped = float(((out < 0) | (out > 1)).mean())
         ax_out.set_xlabel(f"0 black … 1 white; {clipped:.0%} clipped", fontsize=11)
     for ax in (ax_in, ax_k, ax_out):
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ticks_off(ax)
     fig.tight_layout()
     keep_full_size(fig)
     return fig

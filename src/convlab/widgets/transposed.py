@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 
+from ..viz import axis_off, ticks_off
 from ._base import Explorer, keep_full_size
 
 INSERTED, PIXEL, BORDER = 0, 1, 2
@@ -43,8 +44,7 @@ def _draw_grid(ax, codes, labels=None, title=""):
               linewidth=0.6)
     ax.vlines([x - 0.5 for x in range(n_cols + 1)], -0.5, n_rows - 0.5, color="#999999",
               linewidth=0.6)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ticks_off(ax)
     for (r, c), text in (labels or {}).items():
         ax.text(c, r, text, ha="center", va="center", color="white", fontsize=11.5)
     ax.set_title(title, fontsize=11.5)
@@ -63,7 +63,7 @@ def render_zero_insertion(stride: int = 2, padding: int = 0, kernel_size: int = 
                f"input {input_size}x{input_size}")
     if out_size < 1:
         for ax in axes[1:]:
-            ax.axis("off")
+            axis_off(ax)
         axes[1].text(0.5, 0.5, f"padding {padding} crops everything:\noutput size "
                      f"{out_size}", ha="center", va="center", fontsize=11,
                      transform=axes[1].transAxes)

@@ -15,6 +15,7 @@ import torch
 from matplotlib.patches import Rectangle
 
 from ..backward import conv2d, conv2d_backward
+from ..viz import ticks_off
 from ._base import Explorer, keep_full_size
 
 WINDOW_COLORS = ["#c44e52", "#4c72b0", "#55a868", "#8172b2", "#ccb974", "#64b5cd"]
@@ -42,8 +43,7 @@ def _grid(ax, values, vmax, title, numbers=True):
     for (r, c), v in np.ndenumerate(values if numbers else np.zeros((0, 0))):
         ax.text(c, r, v, ha="center", va="center", fontsize=11,
                 color="white" if v > 0.6 * vmax else "black")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ticks_off(ax)
     ax.set_title(title, fontsize=11)
 
 
