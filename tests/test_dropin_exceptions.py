@@ -37,7 +37,10 @@ def _same_outcome(got, expected, label=""):
     else:
         assert isinstance(got, torch.Tensor), (label, got, expected)
         assert got.dtype == expected.dtype, label
-        torch.testing.assert_close(got.double(), expected.double(), atol=1e-2, rtol=1e-2)
+        # bfloat16 keeps 8 significant bits: a sum of terms near 4 rounds at 2**-6, whoever
+        # adds them (test_dropin_dtypes.py allows it 4e-2 too)
+        tol = 4e-2 if expected.dtype == torch.bfloat16 else 1e-2
+        torch.testing.assert_close(got.double(), expected.double(), atol=tol, rtol=tol)
 
 
 @pytest.mark.parametrize("dims", [1, 2, 3])

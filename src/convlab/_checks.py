@@ -289,13 +289,31 @@ def _check_transpose_channels(input, weight, bias, groups) -> None:
 def _bias_cast_like_torch(input, bias) -> bool:
     """Does PyTorch's CPU kernel cast a transposed conv's bias of another dtype?
 
-    Measured on torch 2.14: for a real bias, its 1-D and 2-D kernels do for float16/32/64
-    inputs, and every rank does for an empty batch; a complex bias, an integer or complex
-    input, and the other cases are a ``RuntimeError``.
+    Measured on torch 2.14: for a real bias, its slow 1-D and 2-D kernels
+    (``slow_conv_transpose2d``) do, and every rank does for an empty batch; its 3-D kernel
+    and oneDNN's refuse, as they do a complex bias or an integer or complex input (a
+    ``RuntimeError``). Which kernel runs a half-precision input depends on the CPU
+    (:func:`_onednn_takes`): bfloat16 went to oneDNN on AVX-512 EPYCs (Zen 4, Zen 5), and
+    to the slow kernel on an AVX2 one (Zen 3).
     """
     if bias.is_complex() or not input.is_floating_point():
         return False
-    return input.shape[0] == 0 or (input.dim() < 5 and input.dtype != torch.bfloat16)
+    return input.shape[0] == 0 or (input.dim() < 5 and not _onednn_takes(input.dtype))
+
+
+def _onednn_takes(dtype) -> bool:
+    """Does PyTorch run this half-precision dtype's CPU convolutions on oneDNN? Only where
+    the CPU has the instructions for it (ATen's ``mkldnn_bf16_device_check`` and
+    ``mkldnn_fp16_device_check``: AVX-512 for bfloat16, AVX-512-FP16 or AMX for float16).
+    float32 and float64 transposed convolutions of the sizes checked ran the slow kernel."""
+    check = {torch.bfloat16: "_is_mkldnn_bf16_supported",
+             torch.float16: "_is_mkldnn_fp16_supported"}.get(dtype)
+    if check is None or not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        return bool(getattr(torch.ops.mkldnn, check)())
+    except (AttributeError, RuntimeError):  # private API: absent in another torch
+        return dtype == torch.bfloat16  # the measurements of torch 2.14 on AVX-512
 
 
 def parse_conv_transpose_args(input, weight, bias=None, stride=1, padding=0, output_padding=0,
