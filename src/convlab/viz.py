@@ -122,7 +122,7 @@ def imshow(image, mean=IMAGENET_MEAN, std=IMAGENET_STD, ax=None, title=None, nro
         ax.imshow(x[0].numpy(), cmap=cmap, vmin=0, vmax=1, **kwargs)
     else:
         ax.imshow(x.permute(1, 2, 0).numpy(), **kwargs)  # (3, H, W) -> (H, W, 3)
-    axis_off(ax)
+    ax.set_axis_off()  # not axis_off: the axes may be the caller's, to switch on again
     if title:
         ax.set_title(title)
     return ax
