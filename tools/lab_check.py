@@ -84,11 +84,11 @@ from browser_check import Browser  # noqa: E402
 LATENCY_LIMIT_MS = 150.0
 # ... or this many times the reference figure's time (``reference_figure_ms``), if larger:
 # a CPU on which matplotlib is slow draws every explorer slowly too. The explorers' figures
-# are about as rich as the reference (two or three panels, labelled cells) but draw no
-# ticks. On an AMD EPYC Zen 3 (2 cores), where the reference took 335-440 ms, a redraw
-# (browser included) took 0.5-0.8 of it, the most for chapter 5's 64 labelled cells; a
-# redraw that draws its figure twice (a tight bounding box, a second layout pass) goes
-# over one reference.
+# are about as rich as the reference (two or three panels, labelled cells) but draw few
+# or no ticks. On an AMD EPYC Zen 3 (2 cores), where the reference took 256-440 ms in
+# three runs of the lab, a redraw (browser included) took 0.5-0.9 of it, the most for
+# chapter 5's 64 labelled cells; a redraw that draws its figure twice (a tight bounding
+# box, a second layout pass) comes to a reference or more.
 LATENCY_PER_REFERENCE = 1.0
 # Explorers whose redraw times code on purpose, by chapter file prefix and control names.
 LATENCY_EXEMPT = {("04_", ("dropdown 'layer'", "dropdown 'batch'")):
