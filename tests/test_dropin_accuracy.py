@@ -57,19 +57,23 @@ def test_float32_winograd_error_against_float64(backend, layer, monkeypatch):
             assert ours <= ratio_bound * theirs, (which, ours / theirs)
 
 
-def test_the_default_choice_uses_f4x4_only_where_measured_and_the_rounding_is_bounded(
-        monkeypatch):
-    """What ``conv2d`` picks on its own for the three layers (16x16 and 28x28 outputs:
-    F(4x4, 3x3); 14x14: F(2x2, 3x3), or im2col where its GEMMs run on oneDNN), so the
-    bounds above are the ones users get."""
-    picks = []
-    for N, C, H, C_out in LAYERS:
-        x, w = torch.randn(N, C, H, H), torch.randn(C_out, C, 3, 3) / 48
-        picks.append(functional._choose_backend(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1))
-    assert picks == ["im2col"] * 3 if gemm.onednn_matmul_available() else picks == [
-        "winograd4", "winograd2", "winograd4"]  # on oneDNN's GEMMs im2col is as fast: exact
+def test_the_default_choice_is_a_bounded_backend(monkeypatch):
+    """What ``conv2d`` picks on its own for the three layers, so the bounds above are the
+    ones users get. On torch.matmul's GEMMs, the rules: F(4x4, 3x3) on the 16x16 and 28x28
+    outputs, F(2x2, 3x3) on 14x14. On oneDNN's, each layer's first call times the
+    backends (``_measured_backend``): the pick is whichever was fastest on this machine,
+    one of those bounded above or im2col, and the same at every later call."""
+    monkeypatch.setattr(functional, "_measured", {})
+    layers = [(torch.randn(N, C, H, H), torch.randn(C_out, C, 3, 3) / 48)
+              for N, C, H, C_out in LAYERS]
+    pick = lambda x, w: functional._choose_backend(x, w, None, (1, 1), ((1, 1), (1, 1)),
+                                                   (1, 1), 1)
+    picks = [pick(x, w) for x, w in layers]
+    if gemm.onednn_matmul_available():
+        assert set(picks) <= {"im2col", *BOUNDS} and len(functional._measured) == len(LAYERS)
+        assert picks == list(functional._measured.values())
+        assert [pick(x, w) for x, w in layers] == picks  # remembered: no second timing
+    else:
+        assert picks == ["winograd4", "winograd2", "winograd4"]
     monkeypatch.setattr(gemm, "GEMM", "torch")  # torch.matmul's GEMMs: Winograd pays
-    picks = [functional._choose_backend(torch.randn(N, C, H, H), torch.randn(C_out, C, 3, 3),
-                                        None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
-             for N, C, H, C_out in LAYERS]
-    assert picks == ["winograd4", "winograd2", "winograd4"]
+    assert [pick(x, w) for x, w in layers] == ["winograd4", "winograd2", "winograd4"]

@@ -1,5 +1,7 @@
 """convlab.functional against torch.nn.functional: forward, gradients, errors (float64)."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -234,3 +236,97 @@ def test_im2col_in_chunks_of_the_batch(groups, monkeypatch):
                 got = functional.conv2d(x, w, bias, 2, 1, 1, groups)
                 assert got.is_contiguous()
                 torch.testing.assert_close(got, F.conv2d(x, w, bias, 2, 1, 1, groups))
+
+
+def _fake_timings(monkeypatch, seconds):
+    """``_time_backends`` replaced by fixed times; returns the list of timed layers."""
+    timed = []
+
+    def fake(x, weight, padding):
+        timed.append((tuple(x.shape), tuple(weight.shape)))
+        return dict(seconds)
+    monkeypatch.setattr(functional, "_time_backends", fake)
+    monkeypatch.setattr(functional, "_measured", {})
+    return timed
+
+
+@pytest.mark.skipif(not gemm.onednn_matmul_available(), reason="im2col's GEMMs not on oneDNN")
+@pytest.mark.parametrize("seconds, expected", [
+    ({"im2col": 3.0, "winograd2": 2.0, "winograd4": 1.0}, "winograd4"),
+    ({"im2col": 3.0, "winograd2": 2.0, "winograd4": 2.5}, "winograd2"),
+    ({"im2col": 1.0, "winograd2": 2.0, "winograd4": 3.0}, "im2col"),
+    ({"im2col": 1.0, "winograd2": 0.97, "winograd4": 3.0}, "im2col"),  # within the margin
+])
+def test_the_measured_backend_is_the_fastest_and_remembered(seconds, expected, monkeypatch):
+    timed = _fake_timings(monkeypatch, seconds)
+    x, w = torch.randn(12, 64, 32, 32), torch.randn(64, 64, 3, 3) / 24
+    pads = ((1, 1), (1, 1))
+    for _ in range(3):
+        assert functional._choose_backend(x, w, None, (1, 1), pads, (1, 1), 1) == expected
+    assert timed == [((functional.MEASURE_MAX_IMAGES, 64, 32, 32), (64, 64, 3, 3))]  # once
+    torch.testing.assert_close(functional.conv2d(x, w, padding=1), F.conv2d(x, w, padding=1),
+                               atol=1e-4, rtol=1e-4)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 97)  # another thread count: timed
+    functional._choose_backend(x, w, None, (1, 1), pads, (1, 1), 1)
+    assert len(timed) == 2
+
+
+@pytest.mark.skipif(not gemm.onednn_matmul_available(), reason="im2col's GEMMs not on oneDNN")
+def test_only_large_float32_layers_on_onednn_are_timed(monkeypatch):
+    timed = _fake_timings(monkeypatch, {"im2col": 3.0, "winograd2": 2.0, "winograd4": 1.0})
+    pads = ((1, 1), (1, 1))
+    choose = lambda x, w: functional._choose_backend(x, w, None, (1, 1), pads, (1, 1), 1)
+    small_x, w = torch.randn(1, 64, 8, 8), torch.randn(64, 64, 3, 3) / 24  # 4.7 Mflop
+    assert choose(small_x, w) == "im2col" and not timed
+    x = torch.randn(8, 64, 16, 16)
+    monkeypatch.setattr(functional, "MEASURE", False)  # switched off: im2col, untimed
+    assert choose(x, w) == "im2col" and not timed
+    monkeypatch.setattr(functional, "MEASURE", True)
+    # with autograd recording, the GEMMs are torch.matmul's: the rules, not a timing
+    assert choose(x, w.clone().requires_grad_()) == "winograd4" and not timed
+    assert choose(x, w) == "winograd4" and len(timed) == 1
+
+
+def test_time_backends_times_every_backend():
+    x, w = torch.randn(2, 16, 12, 12), torch.randn(8, 16, 3, 3)
+    seconds = functional._time_backends(x, w, ((1, 1), (1, 1)))
+    assert set(seconds) == set(functional.BACKENDS)
+    assert all(0 < s < 10 for s in seconds.values())
+
+
+@pytest.mark.skipif(not gemm.onednn_matmul_available(), reason="phases: oneDNN's im2col")
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dims=st.sampled_from([1, 2, 3]), groups=st.sampled_from([1, 2]),
+       data=st.data())
+def test_im2col_by_phases_of_a_strided_input(dims, groups, data, monkeypatch):
+    """A strided kernel with many taps (prod(k) >= 8 prod(s)) copies its windows from the
+    input's phases: PyTorch's forward and weight gradient, for every rank and groups."""
+    taken = []
+    phase_windows = functional._phase_windows
+    monkeypatch.setattr(functional, "_phase_windows",
+                        lambda *a: taken.append(1) or phase_windows(*a))
+    stride = [data.draw(st.integers(1, 3)) for _ in range(dims)]
+    kernel = [data.draw(st.integers(s, 3 * s + 1)) for s in stride]
+    if math.prod(kernel) < functional.PHASES_MIN_COPIES * math.prod(stride) or set(stride) == {1}:
+        stride[0] = max(stride[0], 2)
+        kernel[0] = -(-functional.PHASES_MIN_COPIES * math.prod(stride)  # enough taps
+                      // math.prod(kernel[1:]))
+    size = [k + data.draw(st.integers(0, 9)) for k in kernel]
+    padding = [data.draw(st.integers(0, k // 2)) for k in kernel]
+    K = 2 * math.prod(kernel)  # C_out/G * K from ONEDNN_MIN_GEMM: the GEMMs run on oneDNN
+    N, C_out = data.draw(st.integers(1, 3)), groups * -(-functional.ONEDNN_MIN_GEMM // K)
+    x = torch.randn(N, 2 * groups, *size, dtype=torch.float32)
+    w = torch.randn(C_out, 2, *kernel) / math.prod(kernel) ** 0.5
+    b = torch.randn(C_out)
+    conv, ours = getattr(F, f"conv{dims}d"), getattr(functional, f"conv{dims}d")
+    with torch.no_grad():
+        expected = conv(x, w, b, stride, padding, 1, groups)
+        torch.testing.assert_close(ours(x, w, b, stride, padding, 1, groups), expected,
+                                   atol=1e-4, rtol=1e-4)
+        g = torch.randn_like(expected)
+        grad = functional.conv_weight_grad(x, g, w.shape, stride, [(p, p) for p in padding],
+                                           [1] * dims, groups)
+    assert taken
+    w_ = w.clone().requires_grad_()
+    (conv(x, w_, None, stride, padding, 1, groups) * g).sum().backward()
+    torch.testing.assert_close(grad, w_.grad, atol=1e-3, rtol=1e-4)

@@ -16,7 +16,8 @@ Like PyTorch, :func:`conv_nd` picks a backend per call (``_choose_backend``):
 * **im2col** (every case): pad, ``unfold`` every spatial dim into windows, copy them into
   ``(prod(k)*C_in/G, L)`` column matrices, then GEMMs whose output is already NCHW;
 * **Winograd** F(4x4, 3x3) or F(2x2, 3x3) (``convlab.winograd_fast``; chapter 4 builds
-  F(2x2, 3x3)) for float32 3x3 stride-1 convolutions with many channels, where it
+  F(2x2, 3x3)) for float32 3x3 stride-1 convolutions with many channels, where it is
+  faster (by rules, or timed once per layer shape where the GEMMs run on oneDNN) and
   cannot change which outputs are finite;
 * **taps**, one GEMM per kernel tap over in-range input only, for non-finite weights where
   PyTorch's oneDNN kernel never multiplies its padding.
@@ -34,6 +35,7 @@ from __future__ import annotations
 import cmath
 import itertools
 import math
+import time
 import warnings
 
 import torch
@@ -60,6 +62,15 @@ ONEDNN_CHUNK_BYTES = 2**21  # columns per chunk on oneDNN's GEMMs: they stay in 
 FRESH_PAGES_BYTES = 2**25  # glibc returns larger allocations as fresh pages (slow to touch)
 ONEDNN_MIN_GEMM = 256  # C_out/G * K from which a group's GEMM goes to oneDNN (not depthwise)
 ONEDNN_MIN_COLUMNS = 1024  # columns per oneDNN GEMM at least, chunk size permitting
+PHASES_MIN_COPIES = 8  # im2col splits a strided input into phases from prod(k)/prod(s) = 8
+# Where im2col's GEMMs run on oneDNN, which 3x3 backend is fastest depends on the CPU:
+# the first call of each such layer times them (``_measured_backend``); False: im2col there
+MEASURE = True
+MEASURE_MIN_FLOPS = 10**8  # a direct convolution's flops from which a layer is timed
+MEASURE_MAX_IMAGES = 8  # the first images of a bigger batch are timed
+MEASURE_ROUNDS = 3  # interleaved rounds; each backend's fastest round counts
+MEASURE_MARGIN = 0.95  # Winograd must take under this fraction of im2col's time
+_measured = {}  # (shapes, padding, threads) -> the backend measured fastest
 # ATen backends that write contiguous outputs whatever the input's memory format
 _CONTIGUOUS_BACKENDS = {"Slow3d", "SlowDilated3d", "SlowTranspose3d", "Empty", "MkldnnEmpty",
                         "NnpackSpatial", "Xnnpack2d", "Winograd3x3Depthwise",
@@ -161,10 +172,14 @@ def _column_chunks(x, kernel, stride, padding, dilation, groups):
     O = [(s - dl * (k - 1) - 1) // st + 1
          for s, k, st, dl in zip(xp.shape[2:], kernel, stride, dilation)]
     L, K = math.prod(O), math.prod(kernel) * C_g
-    sN, sC, *sS = xp.stride()
-    windows = xp.as_strided((C_in, *kernel, N, *O),  # every window, a view
-                            (sC, *[dl * s for dl, s in zip(dilation, sS)], sN,
-                             *[st * s for st, s in zip(stride, sS)]), xp.storage_offset())
+    if set(dilation) == {1} and math.prod(kernel) >= PHASES_MIN_COPIES * math.prod(stride) > 1:
+        pieces = _phase_windows(xp, kernel, stride, O)
+    else:
+        sN, sC, *sS = xp.stride()
+        pieces = [((), xp.as_strided((C_in, *kernel, N, *O),  # every window, a view
+                                     (sC, *[dl * s for dl, s in zip(dilation, sS)], sN,
+                                      *[st * s for st, s in zip(stride, sS)]),
+                                     xp.storage_offset()))]
     step = max(ONEDNN_CHUNK_BYTES // (K * L * x.element_size()), -(-ONEDNN_MIN_COLUMNS // L))
     step = min(N, max(1, step))
     buffer = x.new_empty(K * step * L)
@@ -172,8 +187,46 @@ def _column_chunks(x, kernel, stride, padding, dilation, groups):
         n = min(step, N - i)
         for g in range(groups):
             cols = buffer[:K * n * L].view(C_g, *kernel, n, *O)
-            cols.copy_(windows.narrow(0, g * C_g, C_g).narrow(1 + d, i, n))  # the im2col copy
+            for taps, windows in pieces:  # the im2col copy
+                part = windows.narrow(0, g * C_g, C_g).narrow(1 + d, i, n)
+                cols[(slice(None), *taps)].copy_(part)
             yield slice(i, i + n), g, cols.view(K, n * L)
+
+
+def _phase_windows(xp, kernel, stride, O):
+    r"""im2col's windows for a strided kernel as views with unit inner steps, one per phase.
+
+    With stride :math:`s`, input index :math:`s i + u` of output :math:`i` and tap
+    :math:`u = s q + r` is :math:`s (i + q) + r`: position :math:`i + q` of the *phase*
+    :math:`x[r::s]`. One copy splits the padded input into its :math:`\prod s` phases
+    (contiguous); each phase's taps :math:`u = r, r + s, \dots` then view windows whose
+    last dimension steps by one element, which copy several times faster than every
+    :math:`s`-th one. Taken where the columns are at least ``PHASES_MIN_COPIES`` times the
+    input (:math:`\prod k / \prod s`: 12.25 for a 7x7 stride-2 stem), so the extra pass
+    over the input costs little.
+
+    Returns ``[(taps, windows)]``: ``taps`` a slice per kernel dim (``u = r, r + s, ...``),
+    ``windows`` a view ``(C_in, *k_r, N, *O)`` with ``k_r`` the taps of that phase.
+    """
+    N, C_in, *S = xp.shape
+    Q = [-(-s // st) for s, st in zip(S, stride)]  # positions per phase
+    extra = [q for s, st, n in zip(reversed(S), reversed(stride), reversed(Q))
+             for q in (0, n * st - s)]
+    xq = F.pad(xp, extra) if any(extra) else xp  # a whole number of phases (never read past S)
+    split = xq.view(N, C_in, *[a for n, st in zip(Q, stride) for a in (n, st)])
+    d = len(S)
+    phases = split.permute(*range(3, 3 + 2 * d, 2), 0, 1, *range(2, 2 + 2 * d, 2)).contiguous()
+    pieces = []
+    for residues in itertools.product(*map(range, stride)):  # (r_1, ..., r_d)
+        taps = [len(range(r, k, st)) for r, k, st in zip(residues, kernel, stride)]
+        if 0 in taps:
+            continue
+        phase = phases[residues]  # (N, C_in, *Q), contiguous
+        sN, sC, *sQ = phase.stride()
+        windows = phase.as_strided((C_in, *taps, N, *O), (sC, *sQ, sN, *sQ),
+                                   phase.storage_offset())
+        pieces.append(([slice(r, None, st) for r, st in zip(residues, stride)], windows))
+    return pieces
 
 
 def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
@@ -282,16 +335,22 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
     on oneDNN (:func:`convlab.gemm.onednn_applies`), about twice as fast as MKL's on AMD
     Zen 5 (square GEMMs, 2 threads: 422 against 208 GF/s), im2col measured as fast as
     F(4x4, 3x3) on ResNet-18's 3x3 layers there and faster than F(2x2, 3x3), without
-    Winograd's rounding error: there Winograd runs only when forced. One machine's rule:
-    on Zen 4 (206 against 175 GF/s) a forced F(4x4, 3x3) beat im2col on the 56x56 and
-    28x28 layers (1.47 and 1.05 against 1.61 and 1.45 times F.conv2d, 2 threads).
+    Winograd's rounding error. But that is one machine's answer: on Zen 4 (206 against
+    175 GF/s) a forced F(4x4, 3x3) beat im2col on the 56x56 and 28x28 layers (1.47 and 1.05
+    against 1.61 and 1.45 times F.conv2d, 2 threads), and on an AVX2 Zen 3 (MKL's and
+    oneDNN's GEMMs alike, about 120 GF/s) on the 56x56, 28x28 and 14x14 ones. So where the
+    GEMMs run on oneDNN, a large enough layer's first call times the three backends
+    (``_measured_backend``), as ``torch.backends.cudnn.benchmark`` does on a GPU.
     """
     if not _winograd_applies(weight, stride, padding, dilation, groups):
         return "im2col"
     if BACKEND != "auto":  # forced, e.g. by the benchmark
         return BACKEND
-    if gemm.onednn_applies(x, weight):  # im2col on oneDNN's GEMMs: as fast, rounds less
-        return "im2col"
+    if gemm.onednn_applies(x, weight):  # oneDNN's GEMMs: the fastest on this CPU, measured
+        flops = 2 * weight.numel() * x.shape[0] * math.prod(
+            s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
+        return _measured_backend(x, weight, padding) if MEASURE and flops >= MEASURE_MIN_FLOPS \
+            else "im2col"
     if weight.shape[1] < 64 or x.dtype != torch.float32:  # where it measured faster (CPU)
         return "im2col"
     H_out, W_out = (s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
@@ -338,6 +397,49 @@ def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
                 x, weight, False, stride, padding, dilation, (0,) * len(stride), 1) == "Mkldnn":
             return "taps"
     return "im2col"
+
+
+def _measured_backend(x, weight, padding) -> str:
+    """The fastest of im2col, F(2x2, 3x3) and F(4x4, 3x3) for this 3x3 stride-1 layer on
+    this machine, timed at the layer's first call, then remembered (``_measured``).
+
+    Key: input and weight shapes, padding and ``torch.get_num_threads()``. Each of
+    ``MEASURE_ROUNDS`` rounds calls every backend once on the first ``MEASURE_MAX_IMAGES``
+    images (``_time_backends``); a backend's time is its fastest round (the first round also
+    warms caches). Winograd wins only below ``MEASURE_MARGIN`` times im2col's time, since
+    im2col rounds less (chapter 7 measures both errors). The choice is a timing, so two
+    runs on a noisy machine can choose differently where two backends are that close;
+    ``MEASURE = False`` keeps im2col, like ``torch.backends.cudnn.benchmark = False``.
+    """
+    key = (tuple(x.shape), tuple(weight.shape), tuple(padding), torch.get_num_threads())
+    if key not in _measured:
+        seconds = _time_backends(x[:MEASURE_MAX_IMAGES], weight, padding)
+        fastest = min(seconds, key=seconds.get)
+        winograd_wins = seconds[fastest] < MEASURE_MARGIN * seconds["im2col"]
+        _measured[key] = fastest if winograd_wins else "im2col"
+    return _measured[key]
+
+
+def _time_backends(x, weight, padding) -> dict:
+    """Seconds per call of each backend in ``BACKENDS`` on this layer: the fastest of
+    ``MEASURE_ROUNDS`` interleaved rounds (``time.perf_counter``)."""
+    one = (1,) * (x.dim() - 2)
+    seconds = dict.fromkeys(BACKENDS, math.inf)
+    for _ in range(MEASURE_ROUNDS):
+        for backend in BACKENDS:
+            start = time.perf_counter()
+            _run_backend(backend, x, weight, None, one, padding, one, 1)
+            seconds[backend] = min(seconds[backend], time.perf_counter() - start)
+    return seconds
+
+
+def _run_backend(backend, x, weight, bias, stride, padding, dilation, groups):
+    """The convolution by the backend ``_choose_backend`` named (NCHW output)."""
+    if backend.startswith("winograd"):  # winograd2 / winograd4: the output tile size
+        return winograd_conv2d(x, weight, bias, [a for a, _ in padding], tile=int(backend[-1]))
+    if backend == "taps":
+        return _conv_taps(x, weight, bias, stride, padding, dilation, groups)
+    return _conv_im2col(x, weight, bias, stride, padding, dilation, groups)
 
 
 def _winograd_applies(weight, stride, padding, dilation, groups) -> bool:
@@ -496,12 +598,7 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, dims):
     if x.dtype == torch.complex32:  # no complex32 GEMM on the CPU: compute in complex64
         x, weight, bias = upcast_complex32(x, weight, bias)
     backend = _choose_backend(x, weight, bias, stride, pads, dilation, groups)
-    if backend.startswith("winograd"):  # winograd2 / winograd4: the output tile size
-        out = winograd_conv2d(x, weight, bias, [a for a, _ in pads], tile=int(backend[-1]))
-    elif backend == "taps":
-        out = _conv_taps(x, weight, bias, stride, pads, dilation, groups)
-    else:
-        out = _conv_im2col(x, weight, bias, stride, pads, dilation, groups)
+    out = _run_backend(backend, x, weight, bias, stride, pads, dilation, groups)
     fmt = _memory_format(args.input, weight, False, stride, pads, dilation, (0,) * dims, groups)
     out = out.to(args.input.dtype).contiguous(memory_format=fmt)
     return out.squeeze(0) if args.unbatched else out
