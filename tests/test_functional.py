@@ -269,6 +269,9 @@ def test_the_measured_backend_is_the_fastest_and_remembered(seconds, expected, m
     monkeypatch.setattr(torch, "get_num_threads", lambda: 97)  # another thread count: timed
     functional._choose_backend(x, w, None, (1, 1), pads, (1, 1), 1)
     assert len(timed) == 2
+    x_last = x.contiguous(memory_format=torch.channels_last)  # another layout: timed
+    functional._choose_backend(x_last, w, None, (1, 1), pads, (1, 1), 1)
+    assert len(timed) == 3
 
 
 @pytest.mark.skipif(not gemm.onednn_matmul_available(), reason="im2col's GEMMs not on oneDNN")
@@ -282,6 +285,12 @@ def test_only_large_float32_layers_on_onednn_are_timed(monkeypatch):
     monkeypatch.setattr(functional, "MEASURE", False)  # switched off: im2col, untimed
     assert choose(x, w) == "im2col" and not timed
     monkeypatch.setattr(functional, "MEASURE", True)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)  # the same answer at every run: no timing
+    try:
+        assert choose(x, w) == "im2col" and not timed
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
     # with autograd recording, the GEMMs are torch.matmul's: the rules, not a timing
     assert choose(x, w.clone().requires_grad_()) == "winograd4" and not timed
     assert choose(x, w) == "winograd4" and len(timed) == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import pathlib
 import re
 import subprocess
@@ -43,8 +44,12 @@ def _page(path: pathlib.Path) -> str:
 
 @pytest.fixture(scope="session")
 def extracted(tmp_path_factory) -> pathlib.Path:
-    """The .pot files of a fresh gettext extraction (once for all pytest-xdist workers)."""
-    shared = tmp_path_factory.getbasetemp().parent
+    """The .pot files of a fresh gettext extraction (once for all pytest-xdist workers).
+
+    The workers' temporary directories share this session's parent; without xdist the
+    parent is shared by every session (``pytest-of-<user>``), so the session's own is used."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     pot = shared / "i18n-pot"
     with open(shared / "i18n-pot.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

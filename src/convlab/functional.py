@@ -330,17 +330,17 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
     Winograd's F(4x4, 3x3) does 4x fewer multiplications than im2col and F(2x2, 3x3)
     2.25x, but their GEMMs are short (``C_in`` deep), so they only pay with enough input
     channels; their tiles also waste work at the border of a small image (a 14x14 output
-    needs 16x16 with 4x4 tiles, a 7x7 one 8x8 with either), where the transforms of a big
-    kernel cost more than they save. im2col does everything else. Where im2col's GEMMs run
-    on oneDNN (:func:`convlab.gemm.onednn_applies`), about twice as fast as MKL's on AMD
-    Zen 5 (square GEMMs, 2 threads: 422 against 208 GF/s), im2col measured as fast as
-    F(4x4, 3x3) on ResNet-18's 3x3 layers there and faster than F(2x2, 3x3), without
-    Winograd's rounding error. But that is one machine's answer: on Zen 4 (206 against
-    175 GF/s) a forced F(4x4, 3x3) beat im2col on the 56x56 and 28x28 layers (1.47 and 1.05
-    against 1.61 and 1.45 times F.conv2d, 2 threads), and on an AVX2 Zen 3 (MKL's and
-    oneDNN's GEMMs alike, about 120 GF/s) on the 56x56, 28x28 and 14x14 ones. So where the
-    GEMMs run on oneDNN, a large enough layer's first call times the three backends
-    (``_measured_backend``), as ``torch.backends.cudnn.benchmark`` does on a GPU.
+    needs 16x16 with 4x4 tiles, a 7x7 one 8x8 with either), where transforming a weight
+    of many channels costs more than it saves. im2col does everything else. Those rules
+    hold on torch.matmul's GEMMs. Where im2col's GEMMs run on oneDNN
+    (:func:`convlab.gemm.onednn_applies`), the answer depends on the CPU: on Zen 5
+    (square GEMMs, 2 threads: oneDNN 422 against MKL's 208 GF/s) im2col was as fast as
+    F(4x4, 3x3) on ResNet-18's 3x3 layers, and rounds less; on Zen 4 (206 against 175
+    GF/s) a forced F(4x4, 3x3) beat it on the 56x56 and 28x28 layers (1.47 and 1.05
+    against 1.61 and 1.45 times F.conv2d), and on an AVX2 Zen 3 (both about 130 GF/s)
+    Winograd beat it on the 56x56, 28x28 and 14x14 ones. So there a large enough layer's
+    first call times the three backends (``_measured_backend``), as
+    ``torch.backends.cudnn.benchmark`` does on a GPU.
     """
     if not _winograd_applies(weight, stride, padding, dilation, groups):
         return "im2col"
@@ -349,8 +349,9 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
     if gemm.onednn_applies(x, weight):  # oneDNN's GEMMs: the fastest on this CPU, measured
         flops = 2 * weight.numel() * x.shape[0] * math.prod(
             s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
-        return _measured_backend(x, weight, padding) if MEASURE and flops >= MEASURE_MIN_FLOPS \
-            else "im2col"
+        timed = MEASURE and flops >= MEASURE_MIN_FLOPS and not \
+            torch.are_deterministic_algorithms_enabled()  # a timing may differ between runs
+        return _measured_backend(x, weight, padding) if timed else "im2col"
     if weight.shape[1] < 64 or x.dtype != torch.float32:  # where it measured faster (CPU)
         return "im2col"
     H_out, W_out = (s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
@@ -403,15 +404,18 @@ def _measured_backend(x, weight, padding) -> str:
     """The fastest of im2col, F(2x2, 3x3) and F(4x4, 3x3) for this 3x3 stride-1 layer on
     this machine, timed at the layer's first call, then remembered (``_measured``).
 
-    Key: input and weight shapes, padding and ``torch.get_num_threads()``. Each of
+    Key: input and weight shapes, the input's memory layout, padding and
+    ``torch.get_num_threads()``. Each of
     ``MEASURE_ROUNDS`` rounds calls every backend once on the first ``MEASURE_MAX_IMAGES``
     images (``_time_backends``); a backend's time is its fastest round (the first round also
     warms caches). Winograd wins only below ``MEASURE_MARGIN`` times im2col's time, since
     im2col rounds less (chapter 7 measures both errors). The choice is a timing, so two
     runs on a noisy machine can choose differently where two backends are that close;
-    ``MEASURE = False`` keeps im2col, like ``torch.backends.cudnn.benchmark = False``.
+    ``MEASURE = False`` keeps im2col, like ``torch.backends.cudnn.benchmark = False``, and
+    so does ``torch.use_deterministic_algorithms(True)`` (``_fastest_backend``).
     """
-    key = (tuple(x.shape), tuple(weight.shape), tuple(padding), torch.get_num_threads())
+    key = (tuple(x.shape), x.stride(), tuple(weight.shape), tuple(padding),
+           torch.get_num_threads())
     if key not in _measured:
         seconds = _time_backends(x[:MEASURE_MAX_IMAGES], weight, padding)
         fastest = min(seconds, key=seconds.get)
