@@ -70,7 +70,7 @@ MEASURE_MIN_FLOPS = 10**8  # a direct convolution's flops from which a layer is 
 MEASURE_MAX_IMAGES = 8  # the first images of a bigger batch are timed
 MEASURE_ROUNDS = 3  # interleaved rounds; each backend's fastest round counts
 MEASURE_MARGIN = 0.95  # Winograd must take under this fraction of im2col's time
-_measured = {}  # (shapes, padding, threads) -> the backend measured fastest
+_measured = {}  # (shapes, input strides, padding, threads) -> the backend measured fastest
 # ATen backends that write contiguous outputs whatever the input's memory format
 _CONTIGUOUS_BACKENDS = {"Slow3d", "SlowDilated3d", "SlowTranspose3d", "Empty", "MkldnnEmpty",
                         "NnpackSpatial", "Xnnpack2d", "Winograd3x3Depthwise",
@@ -404,15 +404,15 @@ def _measured_backend(x, weight, padding) -> str:
     """The fastest of im2col, F(2x2, 3x3) and F(4x4, 3x3) for this 3x3 stride-1 layer on
     this machine, timed at the layer's first call, then remembered (``_measured``).
 
-    Key: input and weight shapes, the input's memory layout, padding and
-    ``torch.get_num_threads()``. Each of
-    ``MEASURE_ROUNDS`` rounds calls every backend once on the first ``MEASURE_MAX_IMAGES``
-    images (``_time_backends``); a backend's time is its fastest round (the first round also
-    warms caches). Winograd wins only below ``MEASURE_MARGIN`` times im2col's time, since
-    im2col rounds less (chapter 7 measures both errors). The choice is a timing, so two
-    runs on a noisy machine can choose differently where two backends are that close;
-    ``MEASURE = False`` keeps im2col, like ``torch.backends.cudnn.benchmark = False``, and
-    so does ``torch.use_deterministic_algorithms(True)`` (``_fastest_backend``).
+    Key: input and weight shapes, the input's strides (its memory layout), padding and
+    ``torch.get_num_threads()``. Each of ``MEASURE_ROUNDS`` rounds calls every backend once
+    on the first ``MEASURE_MAX_IMAGES`` images (``_time_backends``); a backend's time is its
+    fastest round (the first round also warms caches). Winograd wins only below
+    ``MEASURE_MARGIN`` times im2col's time, since im2col rounds less (chapter 7 measures
+    both errors). The choice is a timing, so two runs on a noisy machine can choose
+    differently where two backends are that close. ``MEASURE = False`` keeps im2col, like
+    ``torch.backends.cudnn.benchmark = False``, and so does
+    ``torch.use_deterministic_algorithms(True)`` (``_fastest_backend``).
     """
     key = (tuple(x.shape), x.stride(), tuple(weight.shape), tuple(padding),
            torch.get_num_threads())
