@@ -346,15 +346,14 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
         return "im2col"
     if BACKEND != "auto":  # forced, e.g. by the benchmark
         return BACKEND
+    H_out, W_out = (s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
     if gemm.onednn_applies(x, weight):  # oneDNN's GEMMs: the fastest on this CPU, measured
-        flops = 2 * weight.numel() * x.shape[0] * math.prod(
-            s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
+        flops = 2 * weight.numel() * x.shape[0] * H_out * W_out
         timed = MEASURE and flops >= MEASURE_MIN_FLOPS and not \
             torch.are_deterministic_algorithms_enabled()  # a timing may differ between runs
         return _measured_backend(x, weight, padding) if timed else "im2col"
     if weight.shape[1] < 64 or x.dtype != torch.float32:  # where it measured faster (CPU)
         return "im2col"
-    H_out, W_out = (s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
     if min(H_out, W_out) >= 16:
         return "winograd4"
     return "winograd2" if min(H_out, W_out) >= 8 else "im2col"
