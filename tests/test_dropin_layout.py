@@ -77,12 +77,14 @@ def _as_close_to_exact_as_torch(got, expected, call, x, w, b):
 
 
 @pytest.mark.parametrize("dims", [2, 3])
-@pytest.mark.parametrize("backend", ["im2col", "winograd4"])
-def test_channels_last_models(dims, backend):
-    """``model.to(memory_format=channels_last)``: the idiom for channels-last CNNs."""
+@pytest.mark.parametrize("backend", ["im2col", "im2col_blas", "winograd4"])
+def test_channels_last_models(dims, backend, monkeypatch):
+    """``model.to(memory_format=channels_last)``: the idiom for channels-last CNNs, on each
+    backend (forced; the checks at the end are of the automatic choice)."""
     fmt = torch.channels_last if dims == 2 else torch.channels_last_3d
     if backend == "winograd4" and dims == 3:
         pytest.skip("Winograd is a 2-D backend")
+    monkeypatch.setattr(functional, "BACKEND", backend)
     for module in (torch.nn, cnn):
         torch.manual_seed(0)
         model = torch.nn.Sequential(
@@ -96,6 +98,7 @@ def test_channels_last_models(dims, backend):
         if module is torch.nn:
             reference = y
     torch.testing.assert_close(y, reference, atol=1e-4, rtol=1e-4)
+    monkeypatch.setattr(functional, "BACKEND", "auto")
     if dims == 2:
         x, w = torch.randn(2, 64, 16, 16).contiguous(memory_format=fmt), torch.randn(8, 64, 3, 3)
         for library in ("torch", "auto"):  # Winograd (torch.matmul's GEMMs), im2col (oneDNN)

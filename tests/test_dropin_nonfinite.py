@@ -164,6 +164,26 @@ def test_a_forced_winograd_backend_also_yields_to_non_finite_values(backend, mon
     assert functional._choose_backend(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1) == backend
 
 
+@pytest.mark.parametrize("backend", ["im2col", "im2col_blas"])
+def test_either_gemm_library_keeps_the_non_finite_pattern(backend, monkeypatch):
+    """im2col on oneDNN's GEMMs or on torch.matmul's (both can be the measured choice):
+    ``inf``/``nan`` in the input, weight or bias of ResNet-like float32 layers give
+    PyTorch's pattern."""
+    monkeypatch.setattr(functional, "BACKEND", backend)
+    layers = [(3, 16, 7, 2, 3), (16, 32, 3, 1, 1), (16, 32, 3, 2, 1), (16, 32, 1, 2, 0)]
+    for seed in range(24):
+        C_in, C_out, k, stride, padding = layers[seed % len(layers)]
+        gen = torch.Generator().manual_seed(seed)
+        x = torch.randn(2, C_in, 20, 20, generator=gen)
+        w, b = torch.randn(C_out, C_in, k, k, generator=gen) / 8, torch.randn(C_out, generator=gen)
+        where = ("input", "weight", "bias")[seed % 3]
+        values = [[INF], [-INF, NAN], [NAN, INF]][(seed // 3) % 3]
+        x, w, b = [_poison(t, values, seed) if name == where else t
+                   for name, t in (("input", x), ("weight", w), ("bias", b))]
+        expected = torch.nn.functional.conv2d(x, w, b, stride, padding)
+        assert_same_values(spied(functional.conv2d, x, w, b, stride, padding), expected)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(config=winograd_calls(), scale=st.sampled_from([1e35, 1e36, 1e37, 6e37]),
        seed=st.integers(0, 2**31 - 1))

@@ -242,9 +242,9 @@ def _fake_timings(monkeypatch, seconds):
     """``_time_backends`` replaced by fixed times; returns the list of timed layers."""
     timed = []
 
-    def fake(x, weight, padding):
+    def fake(x, weight, stride, padding, dilation, groups, candidates):
         timed.append((tuple(x.shape), tuple(weight.shape)))
-        return dict(seconds)
+        return {name: seconds[name] for name in candidates}
     monkeypatch.setattr(functional, "_time_backends", fake)
     monkeypatch.setattr(functional, "_measured", {})
     return timed
@@ -252,10 +252,13 @@ def _fake_timings(monkeypatch, seconds):
 
 @pytest.mark.skipif(not gemm.onednn_matmul_available(), reason="im2col's GEMMs not on oneDNN")
 @pytest.mark.parametrize("seconds, expected", [
-    ({"im2col": 3.0, "winograd2": 2.0, "winograd4": 1.0}, "winograd4"),
-    ({"im2col": 3.0, "winograd2": 2.0, "winograd4": 2.5}, "winograd2"),
-    ({"im2col": 1.0, "winograd2": 2.0, "winograd4": 3.0}, "im2col"),
-    ({"im2col": 1.0, "winograd2": 0.97, "winograd4": 3.0}, "im2col"),  # within the margin
+    ({"im2col": 3.0, "im2col_blas": 3.5, "winograd2": 2.0, "winograd4": 1.0}, "winograd4"),
+    ({"im2col": 3.0, "im2col_blas": 3.5, "winograd2": 2.0, "winograd4": 2.5}, "winograd2"),
+    ({"im2col": 1.0, "im2col_blas": 1.5, "winograd2": 2.0, "winograd4": 3.0}, "im2col"),
+    ({"im2col": 1.5, "im2col_blas": 1.0, "winograd2": 2.0, "winograd4": 3.0}, "im2col_blas"),
+    ({"im2col": 1.0, "im2col_blas": 1.5, "winograd2": 0.97, "winograd4": 3.0}, "im2col"),
+    ({"im2col": 2.0, "im2col_blas": 1.0, "winograd2": 0.97, "winograd4": 3.0},  # within the
+     "im2col_blas"),  # margin of the faster im2col
 ])
 def test_the_measured_backend_is_the_fastest_and_remembered(seconds, expected, monkeypatch):
     timed = _fake_timings(monkeypatch, seconds)
@@ -276,7 +279,8 @@ def test_the_measured_backend_is_the_fastest_and_remembered(seconds, expected, m
 
 @pytest.mark.skipif(not gemm.onednn_matmul_available(), reason="im2col's GEMMs not on oneDNN")
 def test_only_large_float32_layers_on_onednn_are_timed(monkeypatch):
-    timed = _fake_timings(monkeypatch, {"im2col": 3.0, "winograd2": 2.0, "winograd4": 1.0})
+    timed = _fake_timings(monkeypatch, {"im2col": 3.0, "im2col_blas": 3.0, "winograd2": 2.0,
+                                        "winograd4": 1.0})
     pads = ((1, 1), (1, 1))
     choose = lambda x, w: functional._choose_backend(x, w, None, (1, 1), pads, (1, 1), 1)
     small_x, w = torch.randn(1, 64, 8, 8), torch.randn(64, 64, 3, 3) / 24  # 4.7 Mflop
@@ -298,9 +302,30 @@ def test_only_large_float32_layers_on_onednn_are_timed(monkeypatch):
 
 def test_time_backends_times_every_backend():
     x, w = torch.randn(2, 16, 12, 12), torch.randn(8, 16, 3, 3)
-    seconds = functional._time_backends(x, w, ((1, 1), (1, 1)))
+    seconds = functional._time_backends(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1,
+                                        functional.BACKENDS)
     assert set(seconds) == set(functional.BACKENDS)
     assert all(0 < s < 10 for s in seconds.values())
+
+
+@pytest.mark.skipif(not gemm.onednn_matmul_available(), reason="im2col's GEMMs not on oneDNN")
+@pytest.mark.parametrize("seconds, expected", [({"im2col": 2.0, "im2col_blas": 1.0}, "im2col_blas"),
+                                               ({"im2col": 1.0, "im2col_blas": 2.0}, "im2col")])
+def test_other_layers_time_both_gemm_libraries(seconds, expected, monkeypatch):
+    """A strided, grouped or 1x1 layer's candidates are im2col on either GEMM library; the
+    faster one runs, and gives PyTorch's answer."""
+    timed = _fake_timings(monkeypatch, seconds)
+    x, w, b = torch.randn(8, 64, 32, 32), torch.randn(128, 32, 3, 3) / 12, torch.randn(128)
+    ran = []
+    conv_im2col = functional._conv_im2col
+    monkeypatch.setattr(functional, "_conv_im2col", lambda *a, onednn=True: ran.append(onednn)
+                        or conv_im2col(*a, onednn=onednn))
+    for _ in range(2):
+        got = functional.conv2d(x, w, b, stride=2, padding=1, groups=2)
+        torch.testing.assert_close(got, F.conv2d(x, w, b, stride=2, padding=1, groups=2),
+                                   atol=1e-4, rtol=1e-4)
+    assert len(timed) == 1 and ran == [expected == "im2col"] * 2
+    assert functional._choose_backend(x, w, b, (2, 2), ((1, 1), (1, 1)), (1, 1), 2) == expected
 
 
 @pytest.mark.skipif(not gemm.onednn_matmul_available(), reason="phases: oneDNN's im2col")

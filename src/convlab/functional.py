@@ -55,7 +55,8 @@ from .winograd_fast import GROWTH, winograd_conv2d
 
 # "auto" picks per call (see _choose_backend); a name from BACKENDS forces one (benchmarks)
 BACKEND = "auto"
-BACKENDS = ("im2col", "winograd2", "winograd4")  # winograd<m>: F(m x m, 3 x 3)
+# im2col_blas: im2col on torch.matmul's GEMMs (the BLAS library) where im2col's are oneDNN's
+BACKENDS = ("im2col", "im2col_blas", "winograd2", "winograd4")  # winograd<m>: F(m x m, 3 x 3)
 PER_IMAGE_GEMM_MIN_L = 128  # output positions per image from which im2col's GEMMs go per image
 IM2COL_CHUNK_BYTES = 2**24  # columns per chunk of images, when not differentiating
 ONEDNN_CHUNK_BYTES = 2**21  # columns per chunk on oneDNN's GEMMs: they stay in cache
@@ -63,14 +64,14 @@ FRESH_PAGES_BYTES = 2**25  # glibc returns larger allocations as fresh pages (sl
 ONEDNN_MIN_GEMM = 256  # C_out/G * K from which a group's GEMM goes to oneDNN (not depthwise)
 ONEDNN_MIN_COLUMNS = 1024  # columns per oneDNN GEMM at least, chunk size permitting
 PHASES_MIN_COPIES = 8  # im2col splits a strided input into phases from prod(k)/prod(s) = 8
-# Where im2col's GEMMs run on oneDNN, which 3x3 backend is fastest depends on the CPU:
-# the first call of each such layer times them (``_measured_backend``); False: im2col there
+# Where im2col's GEMMs run on oneDNN, which backend is fastest depends on the CPU: the
+# first call of each such layer times them (``_measured_backend``); False: im2col there
 MEASURE = True
 MEASURE_MIN_FLOPS = 10**8  # a direct convolution's flops from which a layer is timed
 MEASURE_MAX_IMAGES = 8  # the first images of a bigger batch are timed
 MEASURE_ROUNDS = 3  # interleaved rounds; each backend's fastest round counts
 MEASURE_MARGIN = 0.95  # Winograd must take under this fraction of im2col's time
-_measured = {}  # (shapes, input strides, padding, threads) -> the backend measured fastest
+_measured = {}  # (shapes, input strides, conv arguments, threads) -> the fastest backend
 # ATen backends that write contiguous outputs whatever the input's memory format
 _CONTIGUOUS_BACKENDS = {"Slow3d", "SlowDilated3d", "SlowTranspose3d", "Empty", "MkldnnEmpty",
                         "NnpackSpatial", "Xnnpack2d", "Winograd3x3Depthwise",
@@ -80,7 +81,7 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "conv_nd", "conv_transpose_nd", "avg_pool2d", "max_pool2d"]
 
 
-def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
+def _conv_im2col(x, weight, bias, stride, padding, dilation, groups, onednn=True):
     """im2col + GEMM; any stride, padding, dilation, groups and rank; NCHW in and out.
 
     ``unfold`` views every window; one copy lays them out as the columns of a
@@ -88,11 +89,12 @@ def _conv_im2col(x, weight, bias, stride, padding, dilation, groups):
     ``(c, *k)`` order, so ``w (C_out/G, K) @ cols (K, L)`` is already ``(C_out, *S_out)``:
     no transpose of the output. Small images (a short ``L``) make thin per-image GEMMs;
     there the batch goes into the columns instead, ``(K, N*L)``, and the output is
-    transposed once.
+    transposed once. Where :func:`convlab.gemm.onednn_applies` (and ``onednn``), the
+    GEMMs go to oneDNN instead (:func:`_conv_columns`, :func:`_conv_pointwise`).
     """
     N, C_in, *S = x.shape
     d, C_out, G, K = len(S), weight.shape[0], groups, weight[0].numel()
-    if gemm.onednn_applies(x, weight, bias) and C_out // G * K >= ONEDNN_MIN_GEMM:
+    if onednn and gemm.onednn_applies(x, weight, bias) and C_out // G * K >= ONEDNN_MIN_GEMM:
         if G == 1 and K == C_in and not any(a or b for a, b in padding):  # a 1x1 kernel
             return _conv_pointwise(x, weight, bias, stride)
         return _conv_columns(x, weight, bias, stride, padding, dilation, groups)
@@ -239,8 +241,7 @@ def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
     """
     N, C_out, kernel, d = x.shape[0], weight.shape[0], weight.shape[2:], x.dim() - 2
     C_og = C_out // groups
-    O = [(s + a + b - dl * (k - 1) - 1) // st + 1 for s, (a, b), k, st, dl
-         in zip(x.shape[2:], padding, kernel, stride, dilation)]
+    O = _output_size(x.shape[2:], kernel, stride, padding, dilation)
     w = weight.reshape(groups, C_og, -1)  # (G, C_out/G, K)
     b = [None] * groups if bias is None else bias.view(groups, C_og, *[1] * d)
     out = x.new_empty(N, C_out, *O)
@@ -337,26 +338,35 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
     (square GEMMs, 2 threads: oneDNN 422 against MKL's 208 GF/s) im2col was as fast as
     F(4x4, 3x3) on ResNet-18's 3x3 layers, and rounds less; on Zen 4 (206 against 175
     GF/s) a forced F(4x4, 3x3) beat it on the 56x56 and 28x28 layers (1.47 and 1.05
-    against 1.61 and 1.45 times F.conv2d), and on an AVX2 Zen 3 (both about 130 GF/s)
-    Winograd beat it on the 56x56, 28x28 and 14x14 ones. So there a large enough layer's
-    first call times the three backends (``_measured_backend``), as
-    ``torch.backends.cudnn.benchmark`` does on a GPU.
+    against 1.61 and 1.45 times F.conv2d); on an AVX2 Zen 3 (both about 130 GF/s)
+    Winograd beat it on the 56x56, 28x28 and 14x14 ones, and im2col on MKL's GEMMs beat
+    im2col on oneDNN's on every layer of ResNet-18 (0.80-0.94 against 1.01-1.28 times
+    F.conv2d on the 14x14 and 7x7 ones). So there a large enough layer's first call times
+    the candidates (``_measured_backend``), as ``torch.backends.cudnn.benchmark`` does on
+    a GPU.
     """
-    if not _winograd_applies(weight, stride, padding, dilation, groups):
-        return "im2col"
-    if BACKEND != "auto":  # forced, e.g. by the benchmark
-        return BACKEND
-    H_out, W_out = (s + 2 * p - 2 for s, (p, _) in zip(x.shape[2:], padding))
-    if gemm.onednn_applies(x, weight):  # oneDNN's GEMMs: the fastest on this CPU, measured
-        flops = 2 * weight.numel() * x.shape[0] * H_out * W_out
+    winograd = _winograd_applies(weight, stride, padding, dilation, groups)
+    if BACKEND != "auto":  # forced, e.g. by the benchmark (Winograd where it applies)
+        return "im2col" if BACKEND.startswith("winograd") and not winograd else BACKEND
+    if gemm.onednn_applies(x, weight):  # two GEMM libraries: the fastest on this CPU, measured
+        O = _output_size(x.shape[2:], weight.shape[2:], stride, padding, dilation)
+        flops = 2 * weight.numel() * x.shape[0] * math.prod(O)
         timed = MEASURE and flops >= MEASURE_MIN_FLOPS and not \
             torch.are_deterministic_algorithms_enabled()  # a timing may differ between runs
-        return _measured_backend(x, weight, padding) if timed else "im2col"
-    if weight.shape[1] < 64 or x.dtype != torch.float32:  # where it measured faster (CPU)
+        return _measured_backend(x, weight, stride, padding, dilation, groups) if timed \
+            else "im2col"
+    if not winograd or weight.shape[1] < 64 or x.dtype != torch.float32:  # (as measured)
         return "im2col"
+    H_out, W_out = _output_size(x.shape[2:], (3, 3), stride, padding, dilation)
     if min(H_out, W_out) >= 16:
         return "winograd4"
     return "winograd2" if min(H_out, W_out) >= 8 else "im2col"
+
+
+def _output_size(S, kernel, stride, padding, dilation) -> list:
+    """The output's spatial size: ``(S + p_before + p_after - d (k - 1) - 1) // s + 1``."""
+    return [(s + a + b - dl * (k - 1) - 1) // st + 1
+            for s, (a, b), k, st, dl in zip(S, padding, kernel, stride, dilation)]
 
 
 def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
@@ -396,42 +406,47 @@ def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
         if not _all_finite(weight) and _aten_backend(
                 x, weight, False, stride, padding, dilation, (0,) * len(stride), 1) == "Mkldnn":
             return "taps"
-    return "im2col"
+    return backend if backend.startswith("im2col") else "im2col"
 
 
-def _measured_backend(x, weight, padding) -> str:
-    """The fastest of im2col, F(2x2, 3x3) and F(4x4, 3x3) for this 3x3 stride-1 layer on
-    this machine, timed at the layer's first call, then remembered (``_measured``).
+def _measured_backend(x, weight, stride, padding, dilation, groups) -> str:
+    """The fastest backend for this layer on this machine, timed at the layer's first call,
+    then remembered (``_measured``).
 
-    Key: input and weight shapes, the input's strides (its memory layout), padding and
-    ``torch.get_num_threads()``. Each of ``MEASURE_ROUNDS`` rounds calls every backend once
-    on the first ``MEASURE_MAX_IMAGES`` images (``_time_backends``); a backend's time is its
-    fastest round (the first round also warms caches). Winograd wins only below
-    ``MEASURE_MARGIN`` times im2col's time, since im2col rounds less (chapter 7 measures
-    both errors). The choice is a timing, so two runs on a noisy machine can choose
-    differently where two backends are that close. ``MEASURE = False`` keeps im2col, like
-    ``torch.backends.cudnn.benchmark = False``, and so does
+    The candidates are im2col on oneDNN's GEMMs and on torch.matmul's (``im2col_blas``),
+    and for a 3x3 stride-1 layer F(2x2, 3x3) and F(4x4, 3x3). Key: input and weight
+    shapes, the input's strides (its memory layout), the convolution's arguments and
+    ``torch.get_num_threads()``. Each of ``MEASURE_ROUNDS`` rounds calls every candidate
+    once on the first ``MEASURE_MAX_IMAGES`` images (``_time_backends``); a candidate's
+    time is its fastest round (the first round also warms caches). Winograd wins only
+    below ``MEASURE_MARGIN`` times the faster im2col's time, since im2col rounds less
+    (chapter 7 measures both errors). The choice is a timing, so two runs on a noisy
+    machine can choose differently where two candidates are that close. ``MEASURE =
+    False`` keeps im2col, like ``torch.backends.cudnn.benchmark = False``, and so does
     ``torch.use_deterministic_algorithms(True)`` (``_fastest_backend``).
     """
-    key = (tuple(x.shape), x.stride(), tuple(weight.shape), tuple(padding),
-           torch.get_num_threads())
+    key = (tuple(x.shape), x.stride(), tuple(weight.shape), tuple(stride), tuple(padding),
+           tuple(dilation), groups, torch.get_num_threads())
     if key not in _measured:
-        seconds = _time_backends(x[:MEASURE_MAX_IMAGES], weight, padding)
+        winograd = _winograd_applies(weight, stride, padding, dilation, groups)
+        candidates = [b for b in BACKENDS if winograd or not b.startswith("winograd")]
+        seconds = _time_backends(x[:MEASURE_MAX_IMAGES], weight, stride, padding, dilation,
+                                 groups, candidates)
+        im2col = min(("im2col", "im2col_blas"), key=seconds.get)
         fastest = min(seconds, key=seconds.get)
-        winograd_wins = seconds[fastest] < MEASURE_MARGIN * seconds["im2col"]
-        _measured[key] = fastest if winograd_wins else "im2col"
+        winograd_wins = seconds[fastest] < MEASURE_MARGIN * seconds[im2col]
+        _measured[key] = fastest if winograd_wins else im2col
     return _measured[key]
 
 
-def _time_backends(x, weight, padding) -> dict:
-    """Seconds per call of each backend in ``BACKENDS`` on this layer: the fastest of
-    ``MEASURE_ROUNDS`` interleaved rounds (``time.perf_counter``)."""
-    one = (1,) * (x.dim() - 2)
-    seconds = dict.fromkeys(BACKENDS, math.inf)
+def _time_backends(x, weight, stride, padding, dilation, groups, candidates) -> dict:
+    """Seconds per call of each of ``candidates`` (names from ``BACKENDS``) on this layer:
+    the fastest of ``MEASURE_ROUNDS`` interleaved rounds (``time.perf_counter``)."""
+    seconds = dict.fromkeys(candidates, math.inf)
     for _ in range(MEASURE_ROUNDS):
-        for backend in BACKENDS:
+        for backend in candidates:
             start = time.perf_counter()
-            _run_backend(backend, x, weight, None, one, padding, one, 1)
+            _run_backend(backend, x, weight, None, stride, padding, dilation, groups)
             seconds[backend] = min(seconds[backend], time.perf_counter() - start)
     return seconds
 
@@ -442,7 +457,8 @@ def _run_backend(backend, x, weight, bias, stride, padding, dilation, groups):
         return winograd_conv2d(x, weight, bias, [a for a, _ in padding], tile=int(backend[-1]))
     if backend == "taps":
         return _conv_taps(x, weight, bias, stride, padding, dilation, groups)
-    return _conv_im2col(x, weight, bias, stride, padding, dilation, groups)
+    return _conv_im2col(x, weight, bias, stride, padding, dilation, groups,
+                        onednn=backend != "im2col_blas")
 
 
 def _winograd_applies(weight, stride, padding, dilation, groups) -> bool:
