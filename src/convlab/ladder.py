@@ -198,10 +198,11 @@ def machine_line(info: dict) -> str:
     blas = blas.replace("Intel Math Kernel Library Version", "MKL").strip()
     onednn = re.sub(r"\s*\(Git Hash.*|Intel\(R\) MKL-DNN", "", info.get("onednn") or "")
     onednn = f"oneDNN {onednn.strip()}" if onednn else "no oneDNN"
-    gemm_used = "oneDNN" if info.get("onednn_matmul") else "torch.matmul"
+    gemm_used = ("oneDNN or torch.matmul, the faster per layer" if info.get("onednn_matmul")
+                 else "torch.matmul")
     return (f"{where}; ISA {info['isa']} ({flags}); {info['threads']} of {info['cores']} "
-            f"threads; torch {info['torch']}; {blas}, {onednn}; convlab.functional's GEMMs "
-            f"on {gemm_used}; {info['date'][:10]}")
+            f"threads; torch {info['torch']}; {blas}, {onednn}; convlab.functional's im2col "
+            f"GEMMs on {gemm_used}; {info['date'][:10]}")
 
 
 def paired_times(fns: dict, rounds: int, device="cpu", once=()) -> dict:
