@@ -14,7 +14,9 @@ output position :math:`\mathbf{i}` and kernel tap :math:`\mathbf{u}` (``d``-tupl
 Like PyTorch, :func:`conv_nd` picks a backend per call (``_choose_backend``):
 
 * **im2col** (every case): pad, ``unfold`` every spatial dim into windows, copy them into
-  ``(prod(k)*C_in/G, L)`` column matrices, then GEMMs whose output is already NCHW;
+  ``(prod(k)*C_in/G, L)`` column matrices, then GEMMs whose output is already NCHW, on
+  oneDNN or torch.matmul (``im2col_blas``), whichever a large layer's first call timed
+  faster where both can run;
 * **Winograd** F(4x4, 3x3) or F(2x2, 3x3) (``convlab.winograd_fast``; chapter 4 builds
   F(2x2, 3x3)) for float32 3x3 stride-1 convolutions with many channels, where it is
   faster (by rules, or timed once per layer shape where the GEMMs run on oneDNN) and
