@@ -342,8 +342,8 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
     GF/s) a forced F(4x4, 3x3) beat it on the 56x56 and 28x28 layers (1.47 and 1.05
     against 1.61 and 1.45 times F.conv2d); on an AVX2 Zen 3 (both about 130 GF/s)
     Winograd beat it on the 56x56, 28x28 and 14x14 ones, and im2col on MKL's GEMMs beat
-    im2col on oneDNN's on every layer but the 7x7 stem (0.85-1.05 against 0.99-1.24 times
-    F.conv2d on the 7x7 outputs, one run at 2 threads). So there a large enough layer's
+    im2col on oneDNN's on every layer but the stem, conv1 (0.85-1.05 against 0.99-1.24 times
+    F.conv2d on layer4's three shapes, one run at 2 threads). So there a large enough layer's
     first call times the candidates (``_measured_backend``), as
     ``torch.backends.cudnn.benchmark`` does on a GPU.
     """
