@@ -381,8 +381,15 @@ def upcast_complex32(*tensors):
 
 def conv_output_sizes(args: ConvArgs, weight) -> list:
     """The spatial output sizes of a parsed convolution."""
-    return [(s + a + b - effective_kernel_size(k, d)) // st + 1 for s, (a, b), k, d, st in zip(
-        args.input.shape[2:], args.padding, weight.shape[2:], args.dilation, args.stride)]
+    return output_sizes(args.input.shape[2:], weight.shape[2:], args.stride, args.padding,
+                        args.dilation)
+
+
+def output_sizes(S, kernel, stride, padding, dilation) -> list:
+    """Spatial output sizes, ``(S + p_before + p_after - d (k - 1) - 1) // s + 1`` per dim;
+    ``padding`` is ``((p_before, p_after), ...)``."""
+    return [(s + a + b - effective_kernel_size(k, d)) // st + 1
+            for s, (a, b), k, st, d in zip(S, padding, kernel, stride, dilation)]
 
 
 def empty_output(x, weight, bias, C_out: int, sizes) -> torch.Tensor:

@@ -47,6 +47,7 @@ from . import gemm
 from ._checks import (
     empty_conv_output,
     empty_output,
+    output_sizes,
     parse_conv_args,
     parse_conv_transpose_args,
     upcast_complex32,
@@ -243,7 +244,7 @@ def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
     """
     N, C_out, kernel, d = x.shape[0], weight.shape[0], weight.shape[2:], x.dim() - 2
     C_og = C_out // groups
-    O = _output_size(x.shape[2:], kernel, stride, padding, dilation)
+    O = output_sizes(x.shape[2:], kernel, stride, padding, dilation)
     w = weight.reshape(groups, C_og, -1)  # (G, C_out/G, K)
     b = [None] * groups if bias is None else bias.view(groups, C_og, *[1] * d)
     out = x.new_empty(N, C_out, *O)
@@ -351,7 +352,7 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
     if BACKEND != "auto":  # forced, e.g. by the benchmark (Winograd where it applies)
         return "im2col" if BACKEND.startswith("winograd") and not winograd else BACKEND
     if gemm.onednn_applies(x, weight):  # two GEMM libraries: the fastest on this CPU, measured
-        O = _output_size(x.shape[2:], weight.shape[2:], stride, padding, dilation)
+        O = output_sizes(x.shape[2:], weight.shape[2:], stride, padding, dilation)
         flops = 2 * weight.numel() * x.shape[0] * math.prod(O)
         timed = MEASURE and flops >= MEASURE_MIN_FLOPS and not \
             torch.are_deterministic_algorithms_enabled()  # a timing may differ between runs
@@ -359,16 +360,10 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
             else "im2col"
     if not winograd or weight.shape[1] < 64 or x.dtype != torch.float32:  # (as measured)
         return "im2col"
-    H_out, W_out = _output_size(x.shape[2:], (3, 3), stride, padding, dilation)
+    H_out, W_out = output_sizes(x.shape[2:], (3, 3), stride, padding, dilation)
     if min(H_out, W_out) >= 16:
         return "winograd4"
     return "winograd2" if min(H_out, W_out) >= 8 else "im2col"
-
-
-def _output_size(S, kernel, stride, padding, dilation) -> list:
-    """The output's spatial size: ``(S + p_before + p_after - d (k - 1) - 1) // s + 1``."""
-    return [(s + a + b - dl * (k - 1) - 1) // st + 1
-            for s, (a, b), k, st, dl in zip(S, padding, kernel, stride, dilation)]
 
 
 def _choose_backend(x, weight, bias, stride, padding, dilation, groups) -> str:
