@@ -364,3 +364,56 @@ def test_im2col_by_phases_of_a_strided_input(dims, groups, data, monkeypatch):
     w_ = w.clone().requires_grad_()
     (conv(x, w_, None, stride, padding, 1, groups) * g).sum().backward()
     torch.testing.assert_close(grad, w_.grad, atol=1e-3, rtol=1e-4)
+
+
+@pytest.mark.skipif(not gemm.onednn_matmul_available(), reason="wide rows: oneDNN's im2col")
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dims=st.sampled_from([2, 3]), phased=st.booleans(), groups=st.sampled_from([1, 2]),
+       layout=st.sampled_from(["contiguous", "channels_last", "transposed"]), data=st.data())
+def test_im2col_by_wide_rows(dims, phased, groups, layout, data, monkeypatch):
+    """Where an input row is at most 1 + WIDE_MAX_WASTE output rows long, oneDNN's im2col
+    takes whole input rows as columns and drops the junk: PyTorch's answer for every rank,
+    stride 1 (with dilation) or a strided kernel split into phases, groups, asymmetric
+    padding and input layouts (wide rows are taken only where the rows are one run)."""
+    widths = []
+    column_chunks = functional._column_chunks
+    def spy(x, kernel, stride, padding, dilation, groups, wide=False):
+        O = functional.output_sizes(x.shape[2:], kernel, stride, padding, dilation)
+        for images, g, cols, width in column_chunks(x, kernel, stride, padding, dilation,
+                                                    groups, wide):
+            widths.append(width - O[-1])
+            yield images, g, cols, width
+    monkeypatch.setattr(functional, "_column_chunks", spy)
+    if phased:  # a strided kernel with prod(k) >= 8 prod(s): its phases step by one
+        stride = [2] * dims
+        kernel = [data.draw(st.integers(6, 7) if dims == 2 else st.integers(4, 5))
+                  for _ in range(dims)]
+        dilation = [1] * dims
+    else:
+        stride = [data.draw(st.integers(1, 2)) for _ in range(dims - 2)] + [1, 1]
+        kernel = [data.draw(st.integers(1, 3)) for _ in range(dims)]
+        dilation = [data.draw(st.integers(1, 2)) for _ in range(dims)]
+    kernel[-1] = max(kernel[-1], 2)  # some junk columns: an input row longer than the output's
+    padding = [(data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in kernel]
+    eff = [dl * (k - 1) + 1 for k, dl in zip(kernel, dilation)]
+    size = [e + data.draw(st.integers(0, 4)) for e in eff]
+    O_w = 20 * (eff[-1] - 1)  # rows at most 1/16 longer than the output's
+    size[-1] = stride[-1] * (O_w - 1) + eff[-1] - sum(padding[-1]) + data.draw(st.integers(0, 1))
+    N = data.draw(st.integers(1, 3))
+    C_out = groups * -(-functional.ONEDNN_MIN_GEMM // (2 * math.prod(kernel)))  # on oneDNN
+    x = torch.randn(N, 2 * groups, *size)
+    if layout == "channels_last" and dims == 2:
+        x = x.contiguous(memory_format=torch.channels_last)
+    elif layout == "transposed":  # the last two dims swapped: rows are not one run
+        x = x.transpose(-1, -2).contiguous().transpose(-1, -2)
+    w = torch.randn(C_out, 2, *kernel) / math.prod(kernel) ** 0.5
+    b = torch.randn(C_out) if data.draw(st.booleans()) else None
+    flat = [p for pair in reversed(padding) for p in pair]
+    conv = getattr(F, f"conv{dims}d")
+    with torch.no_grad():
+        expected = conv(F.pad(x, flat), w, b, stride, 0, dilation, groups)
+        got = functional._conv_im2col(x, w, b, stride, padding, dilation, groups)
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    assert got.is_contiguous() and widths
+    if layout == "contiguous" or phased:  # F.pad's copy makes the rows one run
+        assert all(extra > 0 for extra in widths)

@@ -67,6 +67,7 @@ FRESH_PAGES_BYTES = 2**25  # glibc returns larger allocations as fresh pages (sl
 ONEDNN_MIN_GEMM = 256  # C_out/G * K from which a group's GEMM goes to oneDNN (not depthwise)
 ONEDNN_MIN_COLUMNS = 1024  # columns per oneDNN GEMM at least, chunk size permitting
 PHASES_MIN_COPIES = 8  # im2col splits a strided input into phases from prod(k)/prod(s) = 8
+WIDE_MAX_WASTE = 1 / 16  # oneDNN's im2col computes whole input rows up to this extra work
 # Where im2col's GEMMs run on oneDNN, which backend is fastest depends on the CPU: the
 # first call of each such layer times them (``_measured_backend``); False: im2col there
 MEASURE = True
@@ -158,7 +159,7 @@ def _conv_pointwise(x, weight, bias, stride):
     return out
 
 
-def _column_chunks(x, kernel, stride, padding, dilation, groups):
+def _column_chunks(x, kernel, stride, padding, dilation, groups, wide=False):
     r"""im2col's columns, a chunk of images and one group at a time, in one reused buffer.
 
     An ``as_strided`` view of the padded input holds every window, ordered
@@ -167,23 +168,46 @@ def _column_chunks(x, kernel, stride, padding, dilation, groups):
     ``ONEDNN_CHUNK_BYTES`` (it stays in cache for its GEMM), but at least
     ``ONEDNN_MIN_COLUMNS`` columns (a wide enough GEMM).
 
-    Yields ``(images, group, cols)``, ``images`` a slice; ``cols`` is overwritten by the
-    next chunk. Shape: input (N, C_in, *S); cols (K, n L), L = prod(O).
+    ``wide``: where the windows step one element along the last two dims (stride 1 there,
+    or one phase of a strided input, :func:`_phase_windows`) and the input's rows are at
+    most ``1 + WIDE_MAX_WASTE`` times the output's, each output row is taken as long as
+    an input row, ``W`` positions instead of ``O_w``. Output position :math:`(i, j)` is
+    then column :math:`l = i W + j` and tap :math:`(u, v)` reads input element
+    :math:`l + u W + v` of the flattened rows, so one tap's row of ``cols`` is one
+    contiguous run of the input: the copy is a few long runs instead of ``O_h`` short
+    ones. The last :math:`W - O_w` columns of each row are junk, for the caller to drop.
+
+    Yields ``(images, group, cols, width)``, ``images`` a slice, ``width`` the columns per
+    output row (``O_w``, or ``W`` where wide); ``cols`` is overwritten by the next chunk.
+    Shape: input (N, C_in, *S); cols (K, n L), L = prod(O[:-1]) * width.
     """
     N, C_in, *S = x.shape
     d, C_g = len(S), C_in // groups
+    O = output_sizes(S, kernel, stride, padding, dilation)
+    phased = set(dilation) == {1} and math.prod(kernel) >= PHASES_MIN_COPIES * math.prod(stride) > 1
+    steps_one = phased or tuple(stride[-2:]) == (1, 1)  # the windows' last two dims step by 1
+    row = -(-(S[-1] + sum(padding[-1])) // stride[-1]) if phased else S[-1] + sum(padding[-1])
+    wide = wide and d >= 2 and steps_one and O[-1] < row <= O[-1] * (1 + WIDE_MAX_WASTE)
+    width = row if wide else O[-1]
     flat = [p for pair in reversed(padding) for p in pair]
+    if wide:  # one more (phase) row: the last row's junk columns read past the windows
+        flat[3] += stride[-2] if phased else 1
+    if phased:  # whole phases: _phase_windows then needs no second padded copy
+        for i, (s, st) in enumerate(zip(reversed(S), reversed(stride))):
+            flat[2 * i + 1] += -(s + flat[2 * i] + flat[2 * i + 1]) % st
     xp = F.pad(x, flat) if any(flat) else x  # (N, C_in, *S_pad)
-    O = [(s - dl * (k - 1) - 1) // st + 1
-         for s, k, st, dl in zip(xp.shape[2:], kernel, stride, dilation)]
-    L, K = math.prod(O), math.prod(kernel) * C_g
-    if set(dilation) == {1} and math.prod(kernel) >= PHASES_MIN_COPIES * math.prod(stride) > 1:
-        pieces = _phase_windows(xp, kernel, stride, O)
+    if wide and not phased and xp.stride(-2) != width * xp.stride(-1):  # rows not one run
+        wide, width = False, O[-1]
+    positions = [*O[:-2], O[-2] * width] if wide else O  # the merged (i, j) of the wide rows
+    L, K = math.prod(positions), math.prod(kernel) * C_g
+    if phased:
+        pieces = _phase_windows(xp, kernel, stride, O, positions)
     else:
         sN, sC, *sS = xp.stride()
-        pieces = [((), xp.as_strided((C_in, *kernel, N, *O),  # every window, a view
+        steps = [st * s for st, s in zip(stride, sS)]
+        pieces = [((), xp.as_strided((C_in, *kernel, N, *positions),  # every window, a view
                                      (sC, *[dl * s for dl, s in zip(dilation, sS)], sN,
-                                      *[st * s for st, s in zip(stride, sS)]),
+                                      *(steps[:-2] + [sS[-1]] if wide else steps)),
                                      xp.storage_offset()))]
     step = max(ONEDNN_CHUNK_BYTES // (K * L * x.element_size()), -(-ONEDNN_MIN_COLUMNS // L))
     step = min(N, max(1, step))
@@ -191,14 +215,14 @@ def _column_chunks(x, kernel, stride, padding, dilation, groups):
     for i in range(0, N, step):
         n = min(step, N - i)
         for g in range(groups):
-            cols = buffer[:K * n * L].view(C_g, *kernel, n, *O)
+            cols = buffer[:K * n * L].view(C_g, *kernel, n, *positions)
             for taps, windows in pieces:  # the im2col copy
                 part = windows.narrow(0, g * C_g, C_g).narrow(1 + d, i, n)
                 cols[(slice(None), *taps)].copy_(part)
-            yield slice(i, i + n), g, cols.view(K, n * L)
+            yield slice(i, i + n), g, cols.view(K, n * L), width
 
 
-def _phase_windows(xp, kernel, stride, O):
+def _phase_windows(xp, kernel, stride, O, positions=None):
     r"""im2col's windows for a strided kernel as views with unit inner steps, one per phase.
 
     With stride :math:`s`, input index :math:`s i + u` of output :math:`i` and tap
@@ -210,10 +234,15 @@ def _phase_windows(xp, kernel, stride, O):
     input (:math:`\prod k / \prod s`: 12.25 for a 7x7 stride-2 stem), so the extra pass
     over the input costs little.
 
+    ``positions``: the output positions' shape, ``O`` or, for :func:`_column_chunks`'s
+    wide rows, ``(*O[:-2], O[-2] * W)`` with ``W`` a phase's row length (one flat index
+    over the last two dims).
+
     Returns ``[(taps, windows)]``: ``taps`` a slice per kernel dim (``u = r, r + s, ...``),
-    ``windows`` a view ``(C_in, *k_r, N, *O)`` with ``k_r`` the taps of that phase.
+    ``windows`` a view ``(C_in, *k_r, N, *positions)`` with ``k_r`` the taps of that phase.
     """
     N, C_in, *S = xp.shape
+    positions = O if positions is None else positions
     Q = [-(-s // st) for s, st in zip(S, stride)]  # positions per phase
     extra = [q for s, st, n in zip(reversed(S), reversed(stride), reversed(Q))
              for q in (0, n * st - s)]
@@ -228,17 +257,19 @@ def _phase_windows(xp, kernel, stride, O):
             continue
         phase = phases[residues]  # (N, C_in, *Q), contiguous
         sN, sC, *sQ = phase.stride()
-        windows = phase.as_strided((C_in, *taps, N, *O), (sC, *sQ, sN, *sQ),
+        windows = phase.as_strided((C_in, *taps, N, *positions),
+                                   (sC, *sQ, sN, *sQ[:len(positions) - 1], sQ[-1]),
                                    phase.storage_offset())
         pieces.append(([slice(r, None, st) for r, st in zip(residues, stride)], windows))
     return pieces
 
 
 def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
-    r"""im2col with every image's columns side by side (:func:`_column_chunks`), its GEMMs
-    on oneDNN: ``w (C_out/G, K) @ cols (K, n L)`` (:func:`convlab.gemm.linear`) is
-    ``(C_out/G, n, L)``, rows of ``L`` outputs that are already NCHW's rows, which one copy
-    that adds the bias puts in place.
+    r"""im2col with every image's columns side by side (:func:`_column_chunks`, wide rows
+    where they apply), its GEMMs on oneDNN: ``w (C_out/G, K) @ cols (K, n L)``
+    (:func:`convlab.gemm.linear`) is ``(C_out/G, n, L)``, rows of ``L`` outputs that are
+    already NCHW's rows (less a wide row's junk), which one copy that adds the bias puts
+    in place.
 
     Shape: input (N, C_in, *S), weight (C_out, C_in/G, *k); output (N, C_out, *O).
     """
@@ -248,10 +279,11 @@ def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
     w = weight.reshape(groups, C_og, -1)  # (G, C_out/G, K)
     b = [None] * groups if bias is None else bias.view(groups, C_og, *[1] * d)
     out = x.new_empty(N, C_out, *O)
-    for images, g, cols in _column_chunks(x, kernel, stride, padding, dilation, groups):
+    chunks = _column_chunks(x, kernel, stride, padding, dilation, groups, wide=True)
+    for images, g, cols, width in chunks:
         y = gemm.linear(w[g], cols.T)  # (C_out/G, n*L) = w cols
-        y = y.view(C_og, -1, *O).transpose(0, 1)  # (n, C_out/G, *O), a view
-        part = out[images, g * C_og:(g + 1) * C_og]
+        y = y.view(C_og, -1, *O[:-1], width)[..., :O[-1]]  # (C_out/G, n, *O), a view
+        y, part = y.transpose(0, 1), out[images, g * C_og:(g + 1) * C_og]  # (n, C_out/G, *O)
         part.copy_(y) if b[g] is None else torch.add(y, b[g], out=part)
     return out
 
@@ -278,7 +310,8 @@ def conv_weight_grad(input, grad_output, weight_shape, stride, padding, dilation
     C_og = C_out // groups
     g_mat = grad_output.unflatten(1, (groups, C_og)).movedim(0, 2)  # (G, C_out/G, N, *O)
     grad = input.new_zeros(groups, C_og, math.prod(weight_shape[1:]))  # (G, C_out/G, K)
-    for images, g, cols in _column_chunks(input, kernel, stride, padding, dilation, groups):
+    for images, g, cols, _ in _column_chunks(input, kernel, stride, padding, dilation,
+                                             groups):
         g_chunk = g_mat[g, :, images].reshape(C_og, -1)  # (C_out/G, n*L), a copy
         grad[g] += gemm.linear(g_chunk, cols)  # (C_out/G, n L) @ (n L, K)
     return grad.view(weight_shape)
