@@ -5,7 +5,7 @@ time, in the same run and interleaved, (a) the backward of ``F.conv2d`` through 
 (``torch.autograd.grad`` on a retained graph, PyTorch's own kernels) and (b)
 ``conv2d_backward`` (a transposed convolution, a correlation and a sum built from
 convlab's tensor-op code), both computing all three gradients, in paired rounds
-(``convlab.ladder.paired_times``: each round times both once, the order rotated). A
+(``convlab.ladder.paired_times``: each round times both once, the order shuffled). A
 layer's ratio is the median over rounds of ``convlab / autograd`` in the same round,
 busy rounds dropped and counted (``convlab.ladder.paired_ratio``); the summary is the
 median ratio over the layers. The output names the CPU, ISA, threads and GEMM libraries,

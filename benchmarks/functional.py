@@ -3,8 +3,8 @@
 Batch 8, float32, 224x224 images, CPU. For each of ResNet-18's 11 distinct convolutions
 (20 layers in all) we time ``F.conv2d``, ``convlab.functional.conv2d`` as dispatched
 ("auto") and each convlab backend forced, in paired, interleaved rounds
-(``convlab.ladder.paired_times``: each round times every function once, the order rotated
-by one each round). A function's number on a layer is the median over rounds of its time
+(``convlab.ladder.paired_times``: each round times every function once, the order shuffled
+afresh each round). A function's number on a layer is the median over rounds of its time
 divided by ``F.conv2d``'s time in the same round, rounds where the machine was busy
 dropped and counted (``convlab.ladder.paired_ratio``). The summary is the median and the
 worst of those ratios over the distinct layers. The output names the CPU, ISA, threads and
@@ -129,7 +129,7 @@ def main(argv=None):
     meta = dict(machine=machine_line(info), machine_info=info, torch=torch.__version__,
                 threads=torch.get_num_threads(),
                 batch=args.batch, repeats=args.repeats, method="median of paired ratios, "
-                "order rotated per round, busy rounds (> 1.5x the median) dropped")
+                "order shuffled per round, busy rounds (> 1.5x the median) dropped")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, layers=rows, **summary),

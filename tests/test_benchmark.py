@@ -63,3 +63,31 @@ def test_functional_benchmark_times_every_applicable_backend():
     assert chosen == "im2col" and err < 1e-5 and times["im2col"] > 0
     assert times["winograd2"] is None and times["winograd4"] is None  # n/a for 1x1 stride 2
     assert bench._fmt(bench._ms(times["winograd4"])) == "n/a"
+
+
+def test_paired_rounds_shuffle_each_functions_neighbours():
+    """Every function once per round (``once``: the first round only), in orders that give
+    each function more than one predecessor, and the same orders for the same seed."""
+    from convlab.ladder import paired_times
+
+    calls = []
+
+    def recorder(name):
+        return lambda: calls.append(name)
+
+    names = ["F.conv2d", "a", "b", "c"]
+    times = paired_times({n: recorder(n) for n in names}, rounds=12, once=("c",))
+    timed = calls[len(names):]  # after the warm-up call of each
+    assert sorted(timed) == sorted(["F.conv2d", "a", "b"] * 12 + ["c"])
+    assert all(len(times[n]) == 12 and None not in times[n] for n in ("F.conv2d", "a", "b"))
+    assert times["c"][0] is not None and times["c"][1:] == [None] * 11
+    assert sorted(timed[:4]) == sorted(names)  # the first round holds all four
+    rounds = [timed[:4]] + [timed[i:i + 3] for i in range(4, len(timed), 3)]
+    predecessors = {n: set() for n in names}  # within a round (a rotation keeps just one)
+    for order in rounds:
+        for before, after in zip(order, order[1:]):
+            predecessors[after].add(before)
+    assert all(len(predecessors[n]) >= 2 for n in ("F.conv2d", "a", "b"))
+    calls.clear()
+    paired_times({n: recorder(n) for n in names}, rounds=12, once=("c",))
+    assert calls[len(names):] == timed  # seeded: a run can be repeated

@@ -37,6 +37,7 @@ from __future__ import annotations
 import cmath
 import itertools
 import math
+import random
 import time
 import warnings
 
@@ -73,7 +74,7 @@ WIDE_MAX_WASTE = 1 / 16  # oneDNN's im2col computes whole input rows up to this 
 MEASURE = True
 MEASURE_MIN_FLOPS = 10**8  # a direct convolution's flops from which a layer is timed
 MEASURE_MAX_IMAGES = 8  # the first images of a bigger batch are timed
-MEASURE_ROUNDS = 3  # interleaved rounds; each backend's fastest round counts
+MEASURE_ROUNDS = 5  # interleaved rounds; each backend's fastest round counts
 MEASURE_MARGIN = 0.95  # Winograd must take under this fraction of im2col's time
 _measured = {}  # (shapes, input strides, conv arguments, threads) -> the fastest backend
 # ATen backends that write contiguous outputs whatever the input's memory format
@@ -471,10 +472,12 @@ def _measured_backend(x, weight, stride, padding, dilation, groups) -> str:
 
 def _time_backends(x, weight, stride, padding, dilation, groups, candidates) -> dict:
     """Seconds per call of each of ``candidates`` (names from ``BACKENDS``) on this layer:
-    the fastest of ``MEASURE_ROUNDS`` interleaved rounds (``time.perf_counter``)."""
+    the fastest of ``MEASURE_ROUNDS`` interleaved rounds (``time.perf_counter``), each in
+    its own order (seeded), so that no candidate always runs after the same neighbour."""
     seconds = dict.fromkeys(candidates, math.inf)
+    rng = random.Random(0)
     for _ in range(MEASURE_ROUNDS):
-        for backend in candidates:
+        for backend in rng.sample(candidates, len(candidates)):
             start = time.perf_counter()
             _run_backend(backend, x, weight, None, stride, padding, dilation, groups)
             seconds[backend] = min(seconds[backend], time.perf_counter() - start)

@@ -4,8 +4,10 @@ The benchmark scripts (``benchmarks/*.py``), chapter 4's live measurements and i
 use these helpers. The method, the same everywhere:
 
 * **Paired, interleaved rounds** (:func:`paired_times`): round r calls every function
-  once, in an order rotated by one each round (nobody always runs right after the same
-  neighbour), so a slow moment of a shared machine hits every function of that round.
+  once, in an order shuffled afresh each round (seeded, so a run can be repeated), so a slow
+  moment of a shared machine hits every function of that round, and no function always
+  runs right after the same neighbour: a rotation would keep the cyclic order, and with it
+  each function's predecessor, whose caches and freed memory it inherits.
 * **Ratios per round** (:func:`paired_ratio`): a function's number is the median over
   rounds of ``time(function) / time(F.conv2d)`` in the same round.
 * **Busy rounds dropped and counted**: a round counts as busy for a pair when either
@@ -27,6 +29,7 @@ import datetime
 import html
 import os
 import platform
+import random
 import re
 import statistics
 import time
@@ -205,21 +208,25 @@ def machine_line(info: dict) -> str:
             f"GEMMs on {gemm_used}; {info['date'][:10]}")
 
 
-def paired_times(fns: dict, rounds: int, device="cpu", once=()) -> dict:
-    """Time every function once per round, the order rotated by one every round.
+def paired_times(fns: dict, rounds: int, device="cpu", once=(), seed=0) -> dict:
+    """Time every function once per round, in an order shuffled afresh every round.
 
     ``fns`` maps names to zero-argument callables; each is called once first, outside the
     clock (warm-up: first-call allocations, oneDNN's kernel generation). Names in
-    ``once`` are timed in the first round only (the naive loop). Returns name -> list of
-    seconds, one per round (``None`` where a function was not timed).
+    ``once`` are timed in the first round only (the naive loop). The orders come from
+    ``random.Random(seed)``, so each function follows different neighbours (round order
+    matters: measured, a function timed right after ``F.conv2d`` ran up to 15% slower than
+    the same function timed after another one). Returns name -> list of seconds, one per
+    round (``None`` where a function was not timed).
     """
     device = torch.device(device)
     for fn in fns.values():
         fn()
     names = list(fns)
+    rng = random.Random(seed)
     times = {name: [None] * rounds for name in names}
     for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in rng.sample(names, len(names)):
             if name in once and r > 0:
                 continue
             times[name][r] = timed(fns[name], device)
@@ -315,7 +322,7 @@ def live_ratios(layers=("layer2 3x3", "layer4.0 3x3/2"), functions=None, batch=8
     ``layers`` are names from ``RESNET18`` (or whole layer tuples), ``functions`` maps
     names to callables with ``F.conv2d``'s signature (default: ``convlab.functional.conv2d``
     and every rung of ``IMPLEMENTATIONS`` but the naive loop). Each layer runs ``rounds``
-    paired, rotated rounds (:func:`paired_times`); about a second per layer at the defaults.
+    paired, shuffled rounds (:func:`paired_times`); about a second per layer at the defaults.
 
     Returns ``{"machine": machine_line(...), "machine_info": ..., "rows": [...]}``, one row
     per layer: ``{"layer", "F.conv2d ms", name: {"ratio", "busy", "kept"} ...}``; render it
