@@ -375,7 +375,8 @@ def _fastest_backend(x, weight, stride, padding, dilation, groups) -> str:
     (square GEMMs, 2 threads: oneDNN 422 against MKL's 208 GF/s) im2col was as fast as
     F(4x4, 3x3) on ResNet-18's 3x3 layers, and rounds less; on Zen 4 (206 against 175
     GF/s) a forced F(4x4, 3x3) beat it on the 56x56 and 28x28 layers (1.47 and 1.05
-    against 1.61 and 1.45 times F.conv2d); on an AVX2 Zen 3 (both about 130 GF/s)
+    against 1.61 and 1.45 times F.conv2d); on an AVX2 Zen 3 (both about 130 GF/s
+    on the same square GEMMs)
     Winograd beat it on the 56x56, 28x28 and 14x14 ones, and im2col on MKL's GEMMs beat
     im2col on oneDNN's on every layer but the stem, conv1 (0.85-1.05 against 0.99-1.24 times
     F.conv2d on layer4's three shapes, one run at 2 threads). So there a large enough layer's
@@ -451,9 +452,10 @@ def _measured_backend(x, weight, stride, padding, dilation, groups) -> str:
     once on the first ``MEASURE_MAX_IMAGES`` images (``_time_backends``); a candidate's
     time is its fastest round (the first round also warms caches). Winograd wins only
     below ``MEASURE_MARGIN`` times the faster im2col's time, since im2col rounds less
-    (chapter 7 measures both errors). The choice is a timing, so two runs on a noisy
-    machine can choose differently where two candidates are that close. ``MEASURE =
-    False`` keeps im2col, like ``torch.backends.cudnn.benchmark = False``, and so does
+    (chapter 7 measures both Winograd tiles' errors in units of F.conv2d's). The choice
+    is a timing, so two runs on a noisy machine can choose differently where two
+    candidates are that close. ``MEASURE = False`` keeps im2col, like
+    ``torch.backends.cudnn.benchmark = False``, and so does
     ``torch.use_deterministic_algorithms(True)`` (``_fastest_backend``).
     """
     key = (tuple(x.shape), x.stride(), tuple(weight.shape), tuple(stride), tuple(padding),

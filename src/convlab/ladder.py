@@ -208,6 +208,14 @@ def machine_line(info: dict) -> str:
             f"GEMMs on {gemm_used}; {info['date'][:10]}")
 
 
+def machine_brief(info: dict) -> str:
+    """A few words for a sentence: the CPU (its core where known) or GPU, ISA and threads."""
+    where = info.get("gpu") or info["cpu"]
+    if not info.get("gpu") and info.get("core"):
+        where += f" ({info['core']})"
+    return f"{where}, ISA {info['isa']}, {info['threads']} of {info['cores']} threads"
+
+
 def paired_times(fns: dict, rounds: int, device="cpu", once=(), seed=0) -> dict:
     """Time every function once per round, in an order shuffled afresh every round.
 
