@@ -91,7 +91,7 @@ def _fmt(ms):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (0: default)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "functional_cpu"))
     args = parser.parse_args(argv)

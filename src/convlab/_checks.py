@@ -68,6 +68,8 @@ def int_arg(value, name: str, op: str, sequence: bool = True, element: bool = Fa
     internal assertion (``RuntimeError``). ``sequence`` says whether the argument is a
     tuple of ints (``stride``) or one int (``groups``).
     """
+    if type(value) is int and -_INT64_LIMIT <= value < _INT64_LIMIT:  # the usual case
+        return value  # (type(True) is bool, not int: bools take the checks below)
     kind = "tuple of ints" if sequence else "int"
     if isinstance(value, torch.Tensor):
         if value.numel() != 1 or value.is_floating_point() or value.is_complex():

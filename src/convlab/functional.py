@@ -139,7 +139,8 @@ def _conv_pointwise(x, weight, bias, stride):
     so the columns are the input's every ``s``-th positions, ``(C_in, n L)`` for a chunk
     of ``n`` images (one strided copy), and ``w (C_out, C_in) @ cols`` is ``(C_out, n L)``:
     its rows, ``L`` long, are already the NCHW output's rows, which one copy that adds the
-    bias puts in place. Chunks keep the columns under ``FRESH_PAGES_BYTES``.
+    bias puts in place. Chunks keep the columns under ``FRESH_PAGES_BYTES``. Only
+    :func:`_conv_im2col` calls it, where :func:`convlab.gemm.onednn_applies` held.
 
     Shape: input (N, C_in, *S), weight (C_out, C_in, 1, ...); output (N, C_out, *O).
     """
@@ -152,7 +153,8 @@ def _conv_pointwise(x, weight, bias, stride):
     for i in range(0, N, step):
         n = min(step, N - i)
         cols = x[i:i + n].transpose(0, 1).reshape(C_in, n * L)  # (C_in, n*L): the one copy
-        y = gemm.linear(w, cols.T).view(C_out, n, *O).transpose(0, 1)  # (n, C_out, *O), a view
+        y = gemm.linear(w, cols.T, checked=True)  # (C_out, n*L) = w cols
+        y = y.view(C_out, n, *O).transpose(0, 1)  # (n, C_out, *O), a view
         if bias is None:
             out[i:i + n].copy_(y)
         else:
@@ -270,7 +272,8 @@ def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
     where they apply), its GEMMs on oneDNN: ``w (C_out/G, K) @ cols (K, n L)``
     (:func:`convlab.gemm.linear`) is ``(C_out/G, n, L)``, rows of ``L`` outputs that are
     already NCHW's rows (less a wide row's junk), which one copy that adds the bias puts
-    in place.
+    in place. Only :func:`_conv_im2col` calls it, where :func:`convlab.gemm.onednn_applies`
+    held.
 
     Shape: input (N, C_in, *S), weight (C_out, C_in/G, *k); output (N, C_out, *O).
     """
@@ -282,7 +285,7 @@ def _conv_columns(x, weight, bias, stride, padding, dilation, groups):
     out = x.new_empty(N, C_out, *O)
     chunks = _column_chunks(x, kernel, stride, padding, dilation, groups, wide=True)
     for images, g, cols, width in chunks:
-        y = gemm.linear(w[g], cols.T)  # (C_out/G, n*L) = w cols
+        y = gemm.linear(w[g], cols.T, checked=True)  # (C_out/G, n*L) = w cols
         y = y.view(C_og, -1, *O[:-1], width)[..., :O[-1]]  # (C_out/G, n, *O), a view
         y, part = y.transpose(0, 1), out[images, g * C_og:(g + 1) * C_og]  # (n, C_out/G, *O)
         part.copy_(y) if b[g] is None else torch.add(y, b[g], out=part)
@@ -314,7 +317,7 @@ def conv_weight_grad(input, grad_output, weight_shape, stride, padding, dilation
     for images, g, cols, _ in _column_chunks(input, kernel, stride, padding, dilation,
                                              groups):
         g_chunk = g_mat[g, :, images].reshape(C_og, -1)  # (C_out/G, n*L), a copy
-        grad[g] += gemm.linear(g_chunk, cols)  # (C_out/G, n L) @ (n L, K)
+        grad[g] += gemm.linear(g_chunk, cols, checked=True)  # (C_out/G, n L) @ (n L, K)
     return grad.view(weight_shape)
 
 

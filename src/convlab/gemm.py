@@ -45,13 +45,16 @@ def can_write_out(*tensors) -> bool:
     forward-AD rules), forward-mode AD (``torch.autograd.forward_ad``), ``torch.compile``
     or ``torch.jit.trace``. Then the fast paths use the same ops without ``out=``.
     """
-    tensors = [t for t in tensors if t is not None]
     if torch.compiler.is_compiling() or torch.jit.is_tracing():
         return False
-    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        return False
-    return not any(is_functorch_wrapped_tensor(t) or forward_ad.unpack_dual(t).tangent
-                   is not None for t in tensors)
+    grad_mode = torch.is_grad_enabled()
+    for t in tensors:  # (plain loops: this runs on every call of the fast paths)
+        if t is None:
+            continue
+        if ((grad_mode and t.requires_grad) or is_functorch_wrapped_tensor(t)
+                or forward_ad.unpack_dual(t).tangent is not None):
+            return False
+    return True
 
 
 @functools.cache
@@ -71,22 +74,29 @@ def onednn_matmul_available() -> bool:
 def onednn_applies(*tensors) -> bool:
     """Will :func:`linear` run these tensors on oneDNN? float32, CPU, dense, no
     autograd or transform (:func:`can_write_out`), and oneDNN present and enabled."""
-    tensors = [t for t in tensors if t is not None]
-    return (GEMM == "auto" and can_write_out(*tensors)  # first: it answers under compile
-            and all(t.dtype == torch.float32 and t.device.type == "cpu"
-                    and t.layout == torch.strided for t in tensors)
+    if GEMM != "auto":
+        return False
+    for t in tensors:  # the cheap per-tensor tests first
+        if t is not None and not (t.dtype == torch.float32 and t.is_cpu
+                                  and t.layout == torch.strided):
+            return False
+    return (can_write_out(*tensors)  # before the global tests: it answers under compile
             and torch._C._get_mkldnn_enabled() and onednn_matmul_available())
 
 
-def linear(x, w, b=None):
+def linear(x, w, b=None, checked=False):
     r"""``x @ w.T + b`` on oneDNN where :func:`onednn_applies`, else ``torch.addmm``.
+
+    ``checked=True``: the caller has found :func:`onednn_applies` true for the tensors
+    ``x``, ``w`` and ``b`` are made from (a chunk of an input's columns is), so the test
+    is not repeated.
 
     Shape:
         - x: :math:`(M, K)`, w: :math:`(N, K)` (any strides: a transposed view is read as
           such, not copied), b: :math:`(N,)` or ``None``
         - output: :math:`(M, N)`, a new contiguous tensor
     """
-    if onednn_applies(x, w, b):
+    if checked or onednn_applies(x, w, b):
         return torch.ops.mkldnn._linear_pointwise(_dense(x), _dense(w), b, "none", [], "")
     return torch.mm(x, w.T) if b is None else torch.addmm(b, x, w.T)
 
