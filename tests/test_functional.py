@@ -417,3 +417,42 @@ def test_im2col_by_wide_rows(dims, phased, groups, layout, data, monkeypatch):
     assert got.is_contiguous() and widths
     if layout == "contiguous" or phased:  # F.pad's copy makes the rows one run
         assert all(extra > 0 for extra in widths)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dims=st.sampled_from([1, 2, 3]), groups=st.sampled_from([1, 2]),
+       chunk=st.sampled_from(["one image", "several images"]), data=st.data())
+def test_strided_transposed_stamps_on_onednn(dims, groups, chunk, data, monkeypatch):
+    """A strided transposed convolution's stamps go to oneDNN's GEMMs, an image or a chunk
+    of images per GEMM: PyTorch's answer for every rank, with groups, dilation, padding,
+    output_padding, bias and a transposed input layout."""
+    gemms = []
+    linear = gemm.linear
+    monkeypatch.setattr(gemm, "linear",
+                        lambda *a, **k: gemms.append(a[1].shape) or linear(*a, **k))
+    monkeypatch.setattr(functional, "ONEDNN_MIN_COLUMNS", 1)  # small shapes on oneDNN too
+    monkeypatch.setattr(functional, "ONEDNN_MIN_GEMM", 1)
+    monkeypatch.setattr(functional, "ONEDNN_CHUNK_BYTES", 1 if chunk == "one image" else 2**24)
+    stride = [data.draw(st.integers(1, 3)) for _ in range(dims)]
+    stride[0] = max(stride[0], 2)  # (stride 1 everywhere runs as an ordinary convolution)
+    kernel = [data.draw(st.integers(1, 4)) for _ in range(dims)]
+    dilation = [data.draw(st.integers(1, 2)) for _ in range(dims)]
+    padding = [data.draw(st.integers(0, dl * (k - 1) // 2)) for k, dl in zip(kernel, dilation)]
+    output_padding = [data.draw(st.integers(0, max(s, dl) - 1))
+                      for s, dl in zip(stride, dilation)]
+    size = [data.draw(st.integers(1, 9 if dims < 3 else 4)) for _ in range(dims)]
+    N, C_og = data.draw(st.integers(1, 4)), 16
+    x = torch.randn(N, 3 * groups, *size)
+    if dims > 1 and data.draw(st.booleans()):
+        x = x.transpose(-1, -2).contiguous().transpose(-1, -2)  # not contiguous
+    w = torch.randn(3 * groups, C_og, *kernel)
+    b = torch.randn(groups * C_og) if data.draw(st.booleans()) else None
+    args = (stride, padding, output_padding, groups, dilation)
+    with torch.no_grad():
+        expected = getattr(F, f"conv_transpose{dims}d")(x, w, b, *args)
+        got = getattr(functional, f"conv_transpose{dims}d")(x, w, b, *args)
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    L_in = math.prod(size)
+    assert len(gemms) == groups * (N if chunk == "one image" else 1)  # one per chunk, group
+    assert all(columns == (L_in if chunk == "one image" else N * L_in)
+               for columns, _ in gemms)

@@ -747,20 +747,67 @@ def _conv_transpose_scatter(x, weight, bias, stride, padding, output_padding, gr
     ``cols[n, o, *u, *i'] = sum_c w[c, o, *u] x[n, c, *i']`` is one GEMM per group; one
     ``scatter_add`` then adds each ``cols`` value into ``y[n, o, s*i' + d*u]``, and the
     padding is cropped. The work is a ``prod(stride)``-th of the zero-insertion
-    convolution's.
+    convolution's. Where :func:`convlab.gemm.onednn_applies`, the GEMMs run on oneDNN, a
+    chunk of images at a time (:func:`_stamp_on_onednn`).
     """
     N, C_in, *S = x.shape
     kernel, G, C_og = weight.shape[2:], groups, weight.shape[1]
     w = weight.reshape(G, C_in // G, C_og * math.prod(kernel)).transpose(1, 2)  # (G, C_og*K, C_ig)
-    cols = torch.matmul(w, x.reshape(N, G, C_in // G, math.prod(S)))  # (N, G, C_og*K, L_in)
     full = [(i - 1) * s + dl * (k - 1) + 1 + op
             for i, s, dl, k, op in zip(S, stride, dilation, kernel, output_padding)]
     where = _stamp_positions(kernel, S, stride, dilation, full, x.device)  # (K*L_in,)
-    out = x.new_zeros(N, G * C_og, math.prod(full)).scatter_add(
-        2, where.expand(N, G * C_og, -1), cols.reshape(N, G * C_og, -1))  # S_full flat
+    if gemm.onednn_applies(x, weight, bias) and w.shape[1] * w.shape[2] >= ONEDNN_MIN_GEMM:
+        out = _stamp_on_onednn(x, w, C_og, where, math.prod(full))
+    else:
+        cols = torch.matmul(w, x.reshape(N, G, C_in // G, math.prod(S)))  # (N, G, C_og*K, L_in)
+        out = x.new_zeros(N, G * C_og, math.prod(full)).scatter_add(
+            2, where.expand(N, G * C_og, -1), cols.reshape(N, G * C_og, -1))  # S_full flat
     out = out.view(N, G * C_og, *full)[(Ellipsis, *(slice(p, f - p)
                                                      for p, f in zip(padding, full)))]
     return out.contiguous() if bias is None else out + bias.view(-1, *[1] * len(S))
+
+
+def _stamp_on_onednn(x, w, C_og, where, full):
+    r"""``_conv_transpose_scatter``'s stamps with the GEMMs on oneDNN, a chunk of images
+    and one group at a time (:func:`_conv_transpose_scatter` checked
+    :func:`convlab.gemm.onednn_applies`).
+
+    .. math::
+
+        \text{cols}[(o, u), (n, i')] = \sum_c w[c, o, u]\, x[n, c, i'], \qquad
+        y[n, o, s i' + d u] \mathrel{+}= \text{cols}[(o, u), (n, i')]
+
+    ``w (C_og K, C_ig) @ x (C_ig, n L_in)`` for a chunk of ``n`` images (one image: a view
+    of ``x``, no copy), then one ``scatter_add_`` at the flat positions ``where`` (shifted
+    by ``full`` per image of the chunk). Chunks keep ``cols`` near ``ONEDNN_CHUNK_BYTES``
+    with at least ``ONEDNN_MIN_COLUMNS`` columns.
+
+    Shape: x (N, C_in, *S_in), w (G, C_og*K, C_ig), where (K*L_in,); output
+    (N, G*C_og, full), ``full`` the flat size of the uncropped output.
+    """
+    N, L_in = x.shape[0], math.prod(x.shape[2:])
+    G, rows, C_ig = w.shape  # rows = C_og * K
+    x = x.reshape(N, G, C_ig, L_in)
+    out = x.new_zeros(N, G * C_og, full)
+    by_size = ONEDNN_CHUNK_BYTES // (rows * L_in * x.element_size())
+    step = min(N, max(1, by_size, -(-ONEDNN_MIN_COLUMNS // L_in)))
+    for i in range(0, N, step):
+        n = min(step, N - i)
+        for g in range(G):
+            if n == 1:  # (C_ig, L_in): a view of the image
+                x_g = x[i, g]
+            else:  # (C_ig, n*L_in): the images' columns side by side, one copy
+                x_g = x[i:i + n, g].transpose(0, 1).reshape(C_ig, n * L_in)
+            cols = gemm.linear(w[g], x_g.T, checked=True)  # (C_og*K, n*L_in)
+            cols = cols.view(C_og, -1)  # (C_og, K*n*L_in), in (u, image, i') order
+            if n == 1:
+                out[i, g * C_og:(g + 1) * C_og].scatter_add_(1, where.expand(C_og, -1), cols)
+                continue
+            images = torch.arange(n, device=x.device).view(1, n, 1) * full  # (1, n, 1)
+            at = (where.view(-1, 1, L_in) + images).reshape(-1)  # (K*n*L_in,)
+            stamps = x.new_zeros(C_og, n * full).scatter_add_(1, at.expand(C_og, -1), cols)
+            out[i:i + n, g * C_og:(g + 1) * C_og] = stamps.view(C_og, n, full).transpose(0, 1)
+    return out
 
 
 def _stamp_positions(kernel, S, stride, dilation, full, device):
