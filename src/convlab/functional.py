@@ -453,8 +453,9 @@ def _measured_backend(x, weight, stride, padding, dilation, groups) -> str:
     shapes, the input's strides (its memory layout), the convolution's arguments and
     ``torch.get_num_threads()``. Each of ``MEASURE_ROUNDS`` rounds calls every candidate
     once on the first ``MEASURE_MAX_IMAGES`` images (``_time_backends``); a candidate's
-    time is its fastest round (the first round also warms caches). Winograd wins only
-    below ``MEASURE_MARGIN`` times the faster im2col's time, since im2col rounds less
+    time is its fastest round, after one untimed call of each (without it, a cold first
+    im2col made a slower Winograd look faster in 2 of 6 fresh processes on a 128-channel
+    28x28 layer). Winograd wins only below ``MEASURE_MARGIN`` times the faster im2col's time, since im2col rounds less
     (chapter 7 measures both Winograd tiles' errors in units of F.conv2d's). The choice
     is a timing, so two runs on a noisy machine can choose differently where two
     candidates are that close. ``MEASURE = False`` keeps im2col, like
@@ -479,6 +480,8 @@ def _time_backends(x, weight, stride, padding, dilation, groups, candidates) -> 
     """Seconds per call of each of ``candidates`` (names from ``BACKENDS``) on this layer:
     the fastest of ``MEASURE_ROUNDS`` interleaved rounds (``time.perf_counter``), each in
     its own order (seeded), so that no candidate always runs after the same neighbour."""
+    for backend in candidates:  # untimed: first-touch pages, oneDNN's kernel generation
+        _run_backend(backend, x, weight, None, stride, padding, dilation, groups)
     seconds = dict.fromkeys(candidates, math.inf)
     rng = random.Random(0)
     for _ in range(MEASURE_ROUNDS):
