@@ -455,11 +455,11 @@ def _measured_backend(x, weight, stride, padding, dilation, groups) -> str:
     once on the first ``MEASURE_MAX_IMAGES`` images (``_time_backends``); a candidate's
     time is its fastest round, after one untimed call of each (without it, a cold first
     im2col made a slower Winograd look faster in 2 of 6 fresh processes on a 128-channel
-    28x28 layer). Winograd wins only below ``MEASURE_MARGIN`` times the faster im2col's time, since im2col rounds less
-    (chapter 7 measures both Winograd tiles' errors in units of F.conv2d's). The choice
-    is a timing, so two runs on a noisy machine can choose differently where two
-    candidates are that close. ``MEASURE = False`` keeps im2col, like
-    ``torch.backends.cudnn.benchmark = False``, and so does
+    28x28 layer). Winograd wins only below ``MEASURE_MARGIN`` times the faster im2col's
+    time, since im2col rounds less (chapter 7 measures both Winograd tiles' errors in
+    units of F.conv2d's). The choice is a timing, so two runs on a noisy machine can
+    choose differently where two candidates are that close. ``MEASURE = False`` keeps
+    im2col, like ``torch.backends.cudnn.benchmark = False``, and so does
     ``torch.use_deterministic_algorithms(True)`` (``_fastest_backend``).
     """
     key = (tuple(x.shape), x.stride(), tuple(weight.shape), tuple(stride), tuple(padding),
