@@ -193,3 +193,13 @@ def test_conv_weight_grad_leaves_other_cases_to_the_caller():
     x.requires_grad_()
     assert functional.conv_weight_grad(x.float(), g.float(), (3, 4, 3, 3), (1, 1), ((0, 0),) * 2,
                                        (1, 1), 1) is None
+
+
+def test_machine_brief_is_a_few_words_with_core_isa_and_threads():
+    base = {"cpu": "AMD EPYC", "isa": "AVX512", "threads": 1, "cores": 2}
+    assert ladder.machine_brief(dict(base, core="Zen 5")) == \
+        "AMD EPYC (Zen 5), ISA AVX512, 1 thread of 2 CPUs"
+    assert ladder.machine_brief(dict(base, threads=2)) == \
+        "AMD EPYC, ISA AVX512, 2 threads of 2 CPUs"
+    assert ladder.machine_brief(dict(base, gpu="NVIDIA H200", core="Zen 5")).startswith(
+        "NVIDIA H200, ")  # a GPU run names the GPU, not the host's core

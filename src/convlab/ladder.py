@@ -213,7 +213,8 @@ def machine_brief(info: dict) -> str:
     where = info.get("gpu") or info["cpu"]
     if not info.get("gpu") and info.get("core"):
         where += f" ({info['core']})"
-    return f"{where}, ISA {info['isa']}, {info['threads']} of {info['cores']} threads"
+    threads = f"{info['threads']} thread{'s' * (info['threads'] != 1)}"
+    return f"{where}, ISA {info['isa']}, {threads} of {info['cores']} CPUs"
 
 
 def paired_times(fns: dict, rounds: int, device="cpu", once=(), seed=0) -> dict:
