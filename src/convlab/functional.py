@@ -796,19 +796,17 @@ def _stamp_on_onednn(x, w, C_og, where, full):
     step = min(N, max(1, by_size, -(-ONEDNN_MIN_COLUMNS // L_in)))
     for i in range(0, N, step):
         n = min(step, N - i)
+        images = torch.arange(n, device=x.device).view(1, n, 1) * full  # (1, n, 1)
+        at = (where.view(-1, 1, L_in) + images).reshape(-1).expand(C_og, -1)  # (C_og, K*n*L_in)
         for g in range(G):
-            if n == 1:  # (C_ig, L_in): a view of the image
-                x_g = x[i, g]
-            else:  # (C_ig, n*L_in): the images' columns side by side, one copy
-                x_g = x[i:i + n, g].transpose(0, 1).reshape(C_ig, n * L_in)
+            # (C_ig, n*L_in): the images' columns side by side (a view for one image)
+            x_g = x[i:i + n, g].transpose(0, 1).reshape(C_ig, n * L_in)
             cols = gemm.linear(w[g], x_g.T, checked=True)  # (C_og*K, n*L_in)
             cols = cols.view(C_og, -1)  # (C_og, K*n*L_in), in (u, image, i') order
-            if n == 1:
-                out[i, g * C_og:(g + 1) * C_og].scatter_add_(1, where.expand(C_og, -1), cols)
+            if n == 1:  # straight into the output's rows
+                out[i, g * C_og:(g + 1) * C_og].scatter_add_(1, at, cols)
                 continue
-            images = torch.arange(n, device=x.device).view(1, n, 1) * full  # (1, n, 1)
-            at = (where.view(-1, 1, L_in) + images).reshape(-1)  # (K*n*L_in,)
-            stamps = x.new_zeros(C_og, n * full).scatter_add_(1, at.expand(C_og, -1), cols)
+            stamps = x.new_zeros(C_og, n * full).scatter_add_(1, at, cols)
             out[i:i + n, g * C_og:(g + 1) * C_og] = stamps.view(C_og, n, full).transpose(0, 1)
     return out
 

@@ -190,12 +190,19 @@ def _loadavg():
         return None
 
 
+def _processor(info: dict, numbers: bool = True) -> str:
+    """The GPU, or the CPU with its core where known (and its family and model numbers)."""
+    if info.get("gpu"):
+        return info["gpu"]
+    details = [info["core"]] if info.get("core") else []
+    if numbers and info.get("cpu_family") is not None:
+        details.append(f"family {info['cpu_family']} model {info['cpu_model']}")
+    return info["cpu"] + (f" ({', '.join(details)})" if details else "")
+
+
 def machine_line(info: dict) -> str:
     """One line naming the machine of ``machine_info``, for tables and captions."""
-    where = info.get("gpu") or info["cpu"]
-    if not info.get("gpu") and info.get("cpu_family") is not None:
-        numbers = f"family {info['cpu_family']} model {info['cpu_model']}"
-        where += f" ({info['core']}, {numbers})" if info.get("core") else f" ({numbers})"
+    where = _processor(info)
     flags = ", ".join(info.get("isa_flags") or []) or "no flags listed"
     blas = re.sub(r"-Product Build.*|\(R\)|oneAPI ", "", info.get("blas") or "unknown BLAS")
     blas = blas.replace("Intel Math Kernel Library Version", "MKL").strip()
@@ -210,10 +217,8 @@ def machine_line(info: dict) -> str:
 
 def machine_brief(info: dict) -> str:
     """A few words for a sentence: the CPU (its core where known) or GPU, ISA and threads."""
-    where = info.get("gpu") or info["cpu"]
-    if not info.get("gpu") and info.get("core"):
-        where += f" ({info['core']})"
     threads = f"{info['threads']} thread{'s' * (info['threads'] != 1)}"
+    where = _processor(info, numbers=False)
     return f"{where}, ISA {info['isa']}, {threads} of {info['cores']} CPUs"
 
 
